@@ -1,0 +1,510 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/switchboard-inbox/switchboard/hub/webhook"
+)
+
+// conn is one Pusher connection. Its reader goroutine (the HTTP handler's)
+// owns the subscription and sign-in state; its writer goroutine owns the
+// socket's write side; other goroutines only queue frames or ask it to close.
+type conn struct {
+	hub      *Hub
+	ws       *websocket.Conn
+	app      *App
+	st       *appState
+	socketID string
+	lastRead atomic.Int64 // unix nanoseconds of the last message from the client
+
+	// Reader-goroutine state.
+	subs      map[string]struct{}
+	userID    string // set after a successful sign-in
+	watchlist []string
+	limiter   *rate.Limiter // client events; created on first use
+
+	// Write queue. wmu is a leaf lock.
+	wmu     sync.Mutex
+	queue   [][]byte
+	spare   [][]byte
+	closing *Disconnect
+	wake    chan struct{}
+}
+
+func newConn(h *Hub, ws *websocket.Conn, app *App, st *appState) *conn {
+	c := &conn{
+		hub:      h,
+		ws:       ws,
+		app:      app,
+		st:       st,
+		socketID: newSocketID(),
+		wake:     make(chan struct{}, 1),
+	}
+	c.lastRead.Store(time.Now().UnixNano())
+	return c
+}
+
+// send queues a frame without blocking. A connection whose queue is full
+// is a slow consumer: it is disconnected rather than allowed to fall
+// further behind or to slow the sender.
+func (c *conn) send(frame []byte) {
+	c.wmu.Lock()
+	if c.closing != nil {
+		c.wmu.Unlock()
+		return
+	}
+	if len(c.queue) >= c.hub.opts.SendQueueFrames {
+		c.closing = DisconnectSlowConsumer
+		c.queue = c.queue[:0]
+		c.wmu.Unlock()
+		c.hub.metrics.slowConsumers.Inc()
+		c.signal()
+		return
+	}
+	c.queue = append(c.queue, frame)
+	c.wmu.Unlock()
+	c.signal()
+}
+
+// close asks the writer to close the connection with d once what is queued
+// has been written. The first reason wins.
+func (c *conn) close(d *Disconnect) {
+	c.wmu.Lock()
+	if c.closing == nil {
+		c.closing = d
+	}
+	c.wmu.Unlock()
+	c.signal()
+}
+
+func (c *conn) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// serve runs the connection: it starts the writer, reads until the socket
+// closes, then undoes every subscription and sign-in.
+func (c *conn) serve() {
+	h := c.hub
+	ctx, cancel := context.WithCancel(context.Background())
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop(ctx)
+	}()
+	c.send(encodeJSONEvent(evConnectionEstablished, "", struct {
+		SocketID        string `json:"socket_id"`
+		ActivityTimeout int    `json:"activity_timeout"`
+	}{c.socketID, int(h.opts.ActivityTimeout / time.Second)}))
+
+	c.readLoop(ctx)
+
+	cancel()
+	<-writerDone
+	c.cleanup()
+	h.unregister(c)
+}
+
+func (c *conn) readLoop(ctx context.Context) {
+	for {
+		typ, msg, err := c.ws.Read(ctx)
+		if err != nil {
+			if s := websocket.CloseStatus(err); s == -1 && ctx.Err() == nil {
+				c.hub.log.Debug("read ended", slog.String("app", c.app.ID), slog.String("socket_id", c.socketID), slog.Any("err", err))
+			}
+			// Make sure the writer stops even if the read failed on its own.
+			c.close(&Disconnect{Code: int(websocket.StatusNormalClosure), Message: "closed"})
+			return
+		}
+		c.lastRead.Store(time.Now().UnixNano())
+		c.hub.metrics.received.Inc()
+		if typ != websocket.MessageText {
+			c.sendError(CodeBadMessage, "binary messages are not supported")
+			continue
+		}
+		c.handle(msg)
+	}
+}
+
+func (c *conn) sendError(code int, msg string) {
+	c.send(encodeError(code, msg))
+}
+
+// handle dispatches one client message.
+func (c *conn) handle(msg []byte) {
+	// The websocket library does not validate text frames; relaying
+	// invalid UTF-8 in a client event would make browsers drop the
+	// receivers' connections (1007).
+	if !utf8.Valid(msg) {
+		c.sendError(CodeBadMessage, "message is not valid UTF-8")
+		return
+	}
+	var f inFrame
+	if err := json.Unmarshal(msg, &f); err != nil {
+		c.sendError(CodeBadMessage, "malformed message: "+jsonErrorText(err))
+		return
+	}
+	switch {
+	case f.Event == evPing:
+		c.send(encodeEvent(evPong, "", "{}"))
+	case f.Event == evPong:
+		// Activity was recorded on read.
+	case f.Event == evSubscribe:
+		c.handleSubscribe(f.Data)
+	case f.Event == evUnsubscribe:
+		c.handleUnsubscribe(f.Data)
+	case f.Event == evSignin:
+		c.handleSignin(f.Data)
+	case strings.HasPrefix(f.Event, clientEventPrefix):
+		c.handleClientEvent(f)
+	case f.Event == "":
+		c.sendError(CodeBadMessage, "message has no event")
+	default:
+		c.sendError(CodeBadMessage, fmt.Sprintf("unknown event %q", truncate(f.Event, 64)))
+	}
+}
+
+func (c *conn) subscriptionError(channel, typ, msg string, status int) {
+	c.send(encodeSubscriptionError(channel, typ, msg, status))
+}
+
+func (c *conn) handleSubscribe(raw json.RawMessage) {
+	var d subscribeData
+	if err := decodeData(raw, &d); err != nil {
+		c.sendError(CodeBadMessage, "pusher:subscribe: malformed data")
+		return
+	}
+	name := d.Channel
+	if err := ValidateChannelName(name); err != nil {
+		c.subscriptionError(name, "InvalidChannel", err.Error(), 400)
+		return
+	}
+	kind := KindOf(name)
+	if kind == KindServerToUser {
+		// pusher-js subscribes to its own user channel after sign-in.
+		// Delivery goes through the signed-in user index; this only
+		// acknowledges the subscription.
+		if c.userID == "" || name != prefixServerToUser+c.userID {
+			c.subscriptionError(name, "AuthError", "sign in as this user first", 401)
+			return
+		}
+		c.send(encodeEvent(evSubscriptionSucceeded, name, "{}"))
+		return
+	}
+	if _, ok := c.subs[name]; !ok && len(c.subs) >= c.hub.opts.MaxChannelsPerConnection {
+		c.subscriptionError(name, "LimitReached", fmt.Sprintf("at most %d channels per connection", c.hub.opts.MaxChannelsPerConnection), 403)
+		return
+	}
+	var userID string
+	var info json.RawMessage
+	if kind.needsAuth() {
+		if !checkAuth(c.app, d.Auth, channelAuthMessage(c.socketID, name, presenceOnly(kind, d.ChannelData))) {
+			c.subscriptionError(name, "AuthError", "invalid signature", 401)
+			return
+		}
+	}
+	if kind == KindPresence {
+		var err error
+		userID, info, err = parseChannelData(d.ChannelData, c.app.MaxUserInfoBytes)
+		if err != nil {
+			c.subscriptionError(name, "AuthError", err.Error(), 400)
+			return
+		}
+	}
+	res := c.st.subscribe(c, name, userID, info, c.app.MaxPresenceMembers, time.Now())
+	if res.limit {
+		c.subscriptionError(name, "LimitReached", fmt.Sprintf("presence channel is full (%d members)", c.app.MaxPresenceMembers), 403)
+		return
+	}
+	if c.subs == nil {
+		c.subs = make(map[string]struct{})
+	}
+	c.subs[name] = struct{}{}
+	c.hub.metrics.subscriptions.Inc()
+	if res.occupied {
+		c.hub.webhook(c.app, webhook.Event{Name: WebhookChannelOccupied, Channel: name})
+	}
+	if res.memberAdded {
+		c.hub.webhook(c.app, webhook.Event{Name: WebhookMemberAdded, Channel: name, UserID: userID})
+	}
+	if IsCacheChannel(name) && c.st.cacheMissed(name, time.Now()) {
+		c.hub.webhook(c.app, webhook.Event{Name: WebhookCacheMiss, Channel: name})
+	}
+}
+
+func presenceOnly(k ChannelKind, channelData string) string {
+	if k == KindPresence {
+		return channelData
+	}
+	return ""
+}
+
+// parseChannelData reads a presence subscription's channel_data: a
+// non-empty user_id (string or number) and an optional bounded user_info.
+func parseChannelData(s string, maxInfo int) (string, json.RawMessage, error) {
+	var cd struct {
+		UserID   json.RawMessage `json:"user_id"`
+		UserInfo json.RawMessage `json:"user_info"`
+	}
+	if err := json.Unmarshal([]byte(s), &cd); err != nil {
+		return "", nil, fmt.Errorf("channel_data is not a JSON object")
+	}
+	var id string
+	if err := json.Unmarshal(cd.UserID, &id); err != nil {
+		var n json.Number
+		if err := json.Unmarshal(cd.UserID, &n); err != nil {
+			return "", nil, fmt.Errorf("channel_data.user_id must be a string or a number")
+		}
+		id = n.String()
+	}
+	if id == "" {
+		return "", nil, fmt.Errorf("channel_data.user_id must not be empty")
+	}
+	if len(cd.UserInfo) > maxInfo {
+		return "", nil, fmt.Errorf("channel_data.user_info exceeds %d bytes", maxInfo)
+	}
+	if bytes.Equal(cd.UserInfo, []byte("null")) {
+		cd.UserInfo = nil
+	}
+	return id, cd.UserInfo, nil
+}
+
+func (c *conn) handleUnsubscribe(raw json.RawMessage) {
+	var d struct {
+		Channel string `json:"channel"`
+	}
+	if err := decodeData(raw, &d); err != nil || d.Channel == "" {
+		c.sendError(CodeBadMessage, "pusher:unsubscribe: malformed data")
+		return
+	}
+	if _, ok := c.subs[d.Channel]; !ok {
+		return // unsubscribing from a channel not subscribed is a no-op, as on Pusher
+	}
+	c.leave(d.Channel)
+}
+
+// leave removes one subscription and sends the webhooks it causes.
+func (c *conn) leave(name string) {
+	delete(c.subs, name)
+	c.hub.metrics.subscriptions.Dec()
+	res := c.st.unsubscribe(c, name)
+	if res.memberRemoved {
+		c.hub.webhook(c.app, webhook.Event{Name: WebhookMemberRemoved, Channel: name, UserID: res.userID})
+	}
+	if res.vacated {
+		c.hub.webhook(c.app, webhook.Event{Name: WebhookChannelVacated, Channel: name})
+	}
+}
+
+func (c *conn) handleSignin(raw json.RawMessage) {
+	var d signinData
+	if err := decodeData(raw, &d); err != nil {
+		c.sendError(CodeBadMessage, "pusher:signin: malformed data")
+		return
+	}
+	if !checkAuth(c.app, d.Auth, userAuthMessage(c.socketID, d.UserData)) {
+		c.close(DisconnectUnauthorized)
+		return
+	}
+	var ud struct {
+		ID        string   `json:"id"`
+		Watchlist []string `json:"watchlist"`
+	}
+	if err := json.Unmarshal([]byte(d.UserData), &ud); err != nil || ud.ID == "" {
+		c.close(&Disconnect{Code: DisconnectUnauthorized.Code, Message: "user_data must be a JSON object with a non-empty string id"})
+		return
+	}
+	if len(ud.Watchlist) > MaxWatchlist {
+		c.sendError(CodeWatchlistTooLong, fmt.Sprintf("watchlist has %d entries, at most %d allowed", len(ud.Watchlist), MaxWatchlist))
+		return
+	}
+	if c.userID != "" {
+		c.st.signOut(c, c.userID, c.watchlist)
+	}
+	c.userID, c.watchlist = ud.ID, ud.Watchlist
+	// Index the user before telling the client: once it sees
+	// signin_success, send-to-user and terminate must find this connection.
+	_, online := c.st.signIn(c, ud.ID, ud.Watchlist)
+	c.send(encodeJSONEvent(evSigninSuccess, "", struct {
+		UserData string `json:"user_data"`
+	}{d.UserData}))
+	if len(online) > 0 {
+		c.send(encodeWatchlistEvent("online", online))
+	}
+}
+
+func (c *conn) handleClientEvent(f inFrame) {
+	reject := func(msg string) { c.sendError(CodeClientEventRejected, msg) }
+	switch kind := KindOf(f.Channel); {
+	case !c.app.ClientEvents:
+		reject("client events are not enabled for this app")
+		return
+	case kind == KindPrivateEncrypted:
+		reject("client events are not allowed on encrypted channels")
+		return
+	case kind != KindPrivate && kind != KindPresence:
+		reject("client events are only allowed on private and presence channels")
+		return
+	case len(f.Event) > MaxEventNameLen:
+		reject(fmt.Sprintf("event name exceeds %d characters", MaxEventNameLen))
+		return
+	case len(f.Data) > c.app.MaxEventBytes:
+		reject(fmt.Sprintf("event data exceeds %d bytes", c.app.MaxEventBytes))
+		return
+	}
+	if _, ok := c.subs[f.Channel]; !ok {
+		reject("subscribe to the channel before triggering client events on it")
+		return
+	}
+	if c.limiter == nil {
+		r := c.app.ClientEventRate
+		c.limiter = rate.NewLimiter(rate.Limit(r), r)
+	}
+	if !c.limiter.Allow() {
+		c.hub.metrics.clientEventsRejected.Inc()
+		reject(fmt.Sprintf("rate limit: at most %d client events per second", c.app.ClientEventRate))
+		return
+	}
+	var userID string
+	if KindOf(f.Channel) == KindPresence {
+		userID = c.presenceUserID(f.Channel)
+	}
+	p := Publication{
+		AppID:    c.app.ID,
+		Channel:  f.Channel,
+		SocketID: c.socketID,
+		Frame:    encodeRawEvent(f.Event, f.Channel, f.Data, userID),
+	}
+	if err := c.hub.broker.Publish(context.Background(), p); err != nil {
+		c.hub.log.Warn("client event publish failed", slog.String("app", c.app.ID), slog.String("socket_id", c.socketID), slog.Any("err", err))
+		reject("client event could not be delivered")
+		return
+	}
+	c.hub.metrics.clientEvents.Inc()
+	c.hub.webhook(c.app, webhook.Event{Name: WebhookClientEvent, Channel: f.Channel, Event: f.Event, Data: dataString(f.Data), SocketID: c.socketID, UserID: userID})
+}
+
+// presenceUserID returns the member id c subscribed to a presence channel as.
+func (c *conn) presenceUserID(name string) string {
+	sh := c.st.shard(name)
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	if ch := sh.channels[name]; ch != nil {
+		return ch.subs[c]
+	}
+	return ""
+}
+
+// dataString renders client event data as the string webhooks carry.
+func dataString(raw json.RawMessage) string {
+	var s string
+	if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+// cleanup undoes every subscription and the sign-in after the socket closed.
+func (c *conn) cleanup() {
+	for name := range c.subs {
+		c.leave(name)
+	}
+	if c.userID != "" {
+		c.st.signOut(c, c.userID, c.watchlist)
+	}
+}
+
+// writeLoop writes queued frames, pings an idle client and closes the
+// socket when asked. It returns when the socket is closed or ctx ends.
+func (c *conn) writeLoop(ctx context.Context) {
+	h := c.hub
+	idle := h.opts.ActivityTimeout
+	timer := time.NewTimer(idle)
+	defer timer.Stop()
+	var pingSent time.Time
+	for {
+		select {
+		case <-c.wake:
+		case <-ctx.Done():
+			return
+		case now := <-timer.C:
+			last := time.Unix(0, c.lastRead.Load())
+			switch {
+			case now.Sub(last) < idle:
+				pingSent = time.Time{}
+				timer.Reset(idle - now.Sub(last))
+			case pingSent.IsZero() || last.After(pingSent):
+				pingSent = now
+				c.send(encodeEvent(evPing, "", "{}"))
+				timer.Reset(h.opts.PongTimeout)
+			default:
+				c.close(DisconnectPongTimeout)
+			}
+		}
+		c.wmu.Lock()
+		batch := c.queue
+		c.queue, c.spare = c.spare[:0], nil
+		closing := c.closing
+		c.wmu.Unlock()
+
+		for i, frame := range batch {
+			if err := c.write(ctx, frame); err != nil {
+				c.ws.CloseNow()
+				return
+			}
+			batch[i] = nil
+		}
+		c.wmu.Lock()
+		if c.spare == nil {
+			c.spare = batch[:0]
+		}
+		c.wmu.Unlock()
+
+		if closing != nil {
+			if closing.Code >= 4000 && closing != DisconnectSlowConsumer {
+				_ = c.write(ctx, encodeError(closing.Code, closing.Message))
+			}
+			if closing.Code >= 4000 {
+				h.metrics.disconnects.WithLabelValues(fmt.Sprint(closing.Code)).Inc()
+			}
+			closeWS(c.ws, closing)
+			return
+		}
+	}
+}
+
+func (c *conn) write(ctx context.Context, frame []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, c.hub.opts.WriteTimeout)
+	defer cancel()
+	if err := c.ws.Write(ctx, websocket.MessageText, frame); err != nil {
+		return err
+	}
+	c.hub.metrics.sent.Inc()
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// jsonErrorText shortens a JSON error for a client-facing message.
+func jsonErrorText(err error) string {
+	return truncate(strings.TrimPrefix(err.Error(), "json: "), 120)
+}
