@@ -1,0 +1,369 @@
+// Package config owns Switchboard's start-up settings: it reads every
+// SWITCHBOARD_* environment variable and its matching --flag into one typed
+// Config, applies defaults, resolves the Pusher apps to serve and validates
+// the lot with errors that name the variable to fix. main loads it once and
+// passes the values down; nothing reads the environment anywhere else.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/hub"
+)
+
+// EnvPrefix starts the name of every environment variable Switchboard reads.
+const EnvPrefix = "SWITCHBOARD_"
+
+// Config is every start-up setting of the serve command. Durations, sizes and
+// counts are already parsed; Apps is what the hub serves.
+type Config struct {
+	// Addr is the host:port the HTTP and websocket server listens on.
+	Addr string
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// LogFormat is "text" or "json".
+	LogFormat string
+
+	// The static app, for plain Pusher-server use. These are the raw
+	// settings; the app built from them is in Apps.
+	AppID             string
+	AppKey            string
+	AppSecret         string
+	AppClientEvents   bool
+	AppWebhookURLs    []string
+	AppMaxConnections int
+	// AppsFile is the path of a JSON array of apps, or empty.
+	AppsFile string
+
+	// Apps are the static app and the apps file's apps, in that order, or
+	// the development app alone.
+	Apps []hub.App
+	// DevApp reports that Apps holds only the built-in development app
+	// because nothing was configured and Addr is loopback. Its credentials
+	// are public, so main warns loudly.
+	DevApp bool
+
+	// ActivityTimeout is told to clients in pusher:connection_established:
+	// they ping after this much silence. Whole seconds, as the protocol
+	// carries seconds.
+	ActivityTimeout time.Duration
+	// PongTimeout is how long the server waits for a pong to its own ping
+	// before closing with 4201.
+	PongTimeout time.Duration
+	// WriteTimeout bounds one websocket write.
+	WriteTimeout time.Duration
+	// ShutdownTimeout bounds graceful shutdown.
+	ShutdownTimeout time.Duration
+
+	// MaxConnections bounds websocket connections server-wide; 0 is
+	// unlimited.
+	MaxConnections int
+	// MaxMessageBytes is the websocket read limit for one incoming message.
+	MaxMessageBytes int
+	// MaxChannelsPerConnection bounds subscriptions of one connection.
+	MaxChannelsPerConnection int
+	// SendQueueFrames bounds one connection's outgoing queue; a connection
+	// whose queue is full is a slow consumer and is disconnected.
+	SendQueueFrames int
+	// MaxRequestBytes bounds an HTTP API request body.
+	MaxRequestBytes int64
+
+	// WebhookBatchInterval is how long webhook events are gathered before
+	// one request carries them.
+	WebhookBatchInterval time.Duration
+	// WebhookMaxAttempts is how many times one webhook request is tried.
+	WebhookMaxAttempts int
+
+	// RedisURL selects the Redis broker when set (coming feature).
+	RedisURL string
+	// DatabaseURL selects the Postgres store when set (coming feature).
+	DatabaseURL string
+
+	// appSources names where each entry of Apps came from, for errors. It
+	// is parallel to Apps when Load built them and may be empty when a
+	// caller built the Config by hand.
+	appSources []string
+}
+
+// The sources of apps as they appear in errors.
+const (
+	sourceStaticApp = EnvPrefix + "APP_*"
+	sourceDevApp    = "development app"
+)
+
+// Load reads the serve command's settings: args are its command-line
+// arguments (without the program or sub-command name) and getenv looks up
+// environment variables, os.Getenv in production. A flag wins over its
+// variable, and a variable over the default; an empty variable counts as
+// unset. Load prints nothing: on -h it returns flag.ErrHelp and the caller
+// prints Usage.
+func Load(args []string, getenv func(string) string) (*Config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+
+	for _, s := range settings {
+		fs.Var(&flagValue{isBool: s.kind == "bool"}, s.flag(), s.help)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, flag.ErrHelp
+		}
+		return nil, fmt.Errorf("%w (see -h)", err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: settings are flags like --addr=host:port (see -h)", fs.Arg(0))
+	}
+	// Visit walks only the flags given, so an explicit empty value still
+	// overrides the variable.
+	given := make(map[string]string)
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = f.Value.String() })
+
+	cfg := &Config{}
+	var errs []error
+	for _, s := range settings {
+		raw, origin := s.def, ""
+		if v := getenv(s.env()); v != "" {
+			raw = v
+		}
+		if v, ok := given[s.flag()]; ok {
+			raw, origin = v, " (from --"+s.flag()+")"
+		}
+		if err := s.set(cfg, raw); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w%s", s.env(), err, origin))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	if err := cfg.resolveApps(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// flagValue holds a flag's raw text; Load parses it like the variable so
+// both report errors the same way.
+type flagValue struct {
+	value  string
+	isBool bool
+}
+
+func (f *flagValue) String() string { return f.value }
+
+func (f *flagValue) Set(v string) error {
+	f.value = v
+	return nil
+}
+
+// IsBoolFlag lets a bool setting be given as a bare --flag.
+func (f *flagValue) IsBoolFlag() bool { return f.isBool }
+
+// Limits of the settings Validate checks, named so the reference and the
+// errors agree.
+const (
+	minMessageBytes = 1024
+	maxMessageBytes = 16 << 20
+	minSendQueue    = 16
+	maxSendQueue    = 1 << 16
+	maxChannels     = 10000
+	minRequestBytes = 1024
+	maxRequestBytes = 256 << 20
+	maxWebhookTries = 100
+)
+
+// Validate reports every invalid setting, one per line, each naming its
+// environment variable. Load calls it; a caller that builds or edits a
+// Config by hand should call it too.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s%s: %s", EnvPrefix, name, fmt.Sprintf(format, args...)))
+	}
+
+	if _, _, err := splitAddr(c.Addr); err != nil {
+		bad("ADDR", "%v", err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
+	}
+
+	durationIn := func(name string, d, lo, hi time.Duration) {
+		if d < lo || d > hi {
+			bad(name, "must be between %s and %s, got %s", fmtDuration(lo), fmtDuration(hi), fmtDuration(d))
+		}
+	}
+	durationIn("ACTIVITY_TIMEOUT", c.ActivityTimeout, time.Second, time.Hour)
+	if c.ActivityTimeout%time.Second != 0 {
+		bad("ACTIVITY_TIMEOUT", "must be whole seconds (clients are told seconds), got %s", fmtDuration(c.ActivityTimeout))
+	}
+	durationIn("PONG_TIMEOUT", c.PongTimeout, time.Second, 10*time.Minute)
+	durationIn("WRITE_TIMEOUT", c.WriteTimeout, time.Second, 10*time.Minute)
+	durationIn("SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second, 10*time.Minute)
+	durationIn("WEBHOOK_BATCH_INTERVAL", c.WebhookBatchInterval, 10*time.Millisecond, time.Minute)
+
+	intIn := func(name string, n, lo, hi int64) {
+		if n < lo || n > hi {
+			bad(name, "must be between %d and %d, got %d", lo, hi, n)
+		}
+	}
+	atLeast := func(name string, n, lo int) {
+		if n < lo {
+			bad(name, "must be %d or more, got %d", lo, n)
+		}
+	}
+	atLeast("MAX_CONNECTIONS", c.MaxConnections, 0)
+	atLeast("APP_MAX_CONNECTIONS", c.AppMaxConnections, 0)
+	intIn("MAX_MESSAGE_BYTES", int64(c.MaxMessageBytes), minMessageBytes, maxMessageBytes)
+	intIn("MAX_CHANNELS_PER_CONNECTION", int64(c.MaxChannelsPerConnection), 1, maxChannels)
+	intIn("SEND_QUEUE_FRAMES", int64(c.SendQueueFrames), minSendQueue, maxSendQueue)
+	intIn("MAX_REQUEST_BYTES", c.MaxRequestBytes, minRequestBytes, maxRequestBytes)
+	intIn("WEBHOOK_MAX_ATTEMPTS", int64(c.WebhookMaxAttempts), 1, maxWebhookTries)
+
+	for _, u := range c.AppWebhookURLs {
+		if err := checkWebhookURL(u); err != nil {
+			bad("APP_WEBHOOK_URLS", "%v", err)
+		}
+	}
+	if err := c.staticAppComplete(); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, c.validateApps()...)
+	return errors.Join(errs...)
+}
+
+// validateApps checks each app on its own and the set for duplicates, naming
+// where each offending app came from.
+func (c *Config) validateApps() []error {
+	if len(c.Apps) == 0 {
+		return []error{errNoApp}
+	}
+	var errs []error
+	if c.DevApp {
+		if host, _, err := splitAddr(c.Addr); err == nil && !isLoopback(host) {
+			errs = append(errs, fmt.Errorf("%sADDR: the development app is only served on a loopback address, got %q; %v", EnvPrefix, c.Addr, errNoApp))
+		}
+	}
+	byID := make(map[string]string, len(c.Apps))
+	byKey := make(map[string]string, len(c.Apps))
+	for i, a := range c.Apps {
+		src := c.appSource(i)
+		if err := a.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", src, err))
+			continue
+		}
+		// The static app's webhook URLs are checked as their own variable.
+		if src != sourceStaticApp {
+			for _, w := range a.Webhooks {
+				if err := checkWebhookURL(w.URL); err != nil {
+					errs = append(errs, fmt.Errorf("%s: app %s: %w", src, a.ID, err))
+				}
+			}
+		}
+		if prev, dup := byID[a.ID]; dup {
+			errs = append(errs, fmt.Errorf("%s: app id %q is already used by %s", src, a.ID, relativeSource(prev, src)))
+		} else {
+			byID[a.ID] = src
+		}
+		if prev, dup := byKey[a.Key]; dup {
+			errs = append(errs, fmt.Errorf("%s: app %s: key %q is already used by %s", src, a.ID, a.Key, relativeSource(prev, src)))
+		} else {
+			byKey[a.Key] = src
+		}
+	}
+	return errs
+}
+
+func (c *Config) appSource(i int) string {
+	if i < len(c.appSources) {
+		return c.appSources[i]
+	}
+	return fmt.Sprintf("app #%d", i+1)
+}
+
+// relativeSource names prev as seen from src: just "app #1" when both come
+// from the same file, so a duplicate's message does not repeat the path.
+func relativeSource(prev, src string) string {
+	i, j := strings.LastIndex(prev, ": "), strings.LastIndex(src, ": ")
+	if i > 0 && j > 0 && prev[:i] == src[:j] {
+		return prev[i+2:]
+	}
+	return prev
+}
+
+// fmtDuration writes d as a person would: 10m rather than 10m0s.
+func fmtDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// checkWebhookURL accepts only absolute http(s) URLs, so a typo fails at
+// start-up rather than on the first delivery.
+func checkWebhookURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("webhook url %q: want an absolute http or https URL", raw)
+	}
+	return nil
+}
+
+// LogValue implements slog.LogValuer so main can log the effective settings
+// at start-up without leaking secrets: app secrets are left out and
+// passwords in URLs are redacted.
+func (c *Config) LogValue() slog.Value {
+	ids := make([]string, len(c.Apps))
+	for i, a := range c.Apps {
+		ids[i] = a.ID
+	}
+	return slog.GroupValue(
+		slog.String("addr", c.Addr),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("log_format", c.LogFormat),
+		slog.String("apps", strings.Join(ids, ",")),
+		slog.Bool("dev_app", c.DevApp),
+		slog.String("apps_file", c.AppsFile),
+		slog.Duration("activity_timeout", c.ActivityTimeout),
+		slog.Duration("pong_timeout", c.PongTimeout),
+		slog.Duration("write_timeout", c.WriteTimeout),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Int("max_connections", c.MaxConnections),
+		slog.Int("max_message_bytes", c.MaxMessageBytes),
+		slog.Int("max_channels_per_connection", c.MaxChannelsPerConnection),
+		slog.Int("send_queue_frames", c.SendQueueFrames),
+		slog.Int64("max_request_bytes", c.MaxRequestBytes),
+		slog.Duration("webhook_batch_interval", c.WebhookBatchInterval),
+		slog.Int("webhook_max_attempts", c.WebhookMaxAttempts),
+		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.String("database_url", redactURL(c.DatabaseURL)),
+	)
+}
+
+// redactURL hides a URL's password; a value that does not parse is hidden
+// whole, since it may be a raw connection string with one.
+func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return "(set)"
+	}
+	return u.Redacted()
+}
