@@ -1,0 +1,188 @@
+// Command switchboard is a self-hosted realtime support inbox and a drop-in
+// Pusher Channels server. Sub-commands: serve (the default), bench and
+// version. main only wires: configuration, logger, hub, HTTP server,
+// graceful shutdown.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/switchboard-inbox/switchboard/hub"
+	"github.com/switchboard-inbox/switchboard/hub/webhook"
+	"github.com/switchboard-inbox/switchboard/server"
+	"github.com/switchboard-inbox/switchboard/server/bench"
+	"github.com/switchboard-inbox/switchboard/server/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+const usage = `Usage: switchboard [command] [flags]
+
+Commands:
+  serve     run the server (the default); see "switchboard serve -h"
+  bench     load-test a Pusher-compatible server; see "switchboard bench -h"
+  version   print the version
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "bench":
+		return bench.Run(ctx, args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "switchboard", buildVersion())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// serve runs the server until ctx ends, then shuts down gracefully: stop
+// accepting, tell websocket clients to reconnect (4200), flush webhooks.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, config.Usage())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	log.Info("starting", slog.String("version", buildVersion()), slog.Any("config", cfg))
+	if cfg.DevApp {
+		log.Warn("DEVELOPMENT APP ENABLED: id app-id, key app-key, secret app-secret. " +
+			"Anyone who can reach this address can use it. Configure SWITCHBOARD_APP_ID/KEY/SECRET or SWITCHBOARD_APPS_FILE for real use.")
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	apps, err := hub.NewStaticApps(cfg.Apps...)
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+	webhooks := webhook.New(webhook.Options{
+		Logger:        log,
+		Registerer:    reg,
+		BatchInterval: cfg.WebhookBatchInterval,
+		MaxAttempts:   cfg.WebhookMaxAttempts,
+	})
+	h, err := hub.New(hub.Options{
+		Apps:                     apps,
+		Logger:                   log,
+		Registerer:               reg,
+		Webhooks:                 webhooks,
+		ActivityTimeout:          cfg.ActivityTimeout,
+		PongTimeout:              cfg.PongTimeout,
+		WriteTimeout:             cfg.WriteTimeout,
+		MaxMessageBytes:          int64(cfg.MaxMessageBytes),
+		MaxChannelsPerConnection: cfg.MaxChannelsPerConnection,
+		SendQueueFrames:          cfg.SendQueueFrames,
+		MaxConnections:           cfg.MaxConnections,
+	})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler: server.New(server.Options{
+			Hub:             h,
+			Apps:            apps,
+			Logger:          log,
+			Gatherer:        reg,
+			MaxRequestBytes: cfg.MaxRequestBytes,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (SWITCHBOARD_ADDR): %w", cfg.Addr, err)
+	}
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.Int("apps", len(cfg.Apps)))
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	log.Info("shutting down", slog.Duration("timeout", cfg.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// Stop accepting first so no new connection arrives while the hub
+	// tells the open ones to reconnect elsewhere.
+	var errs []error
+	if err := srv.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("http: %w", err))
+	}
+	if err := h.Shutdown(sctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := webhooks.Close(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("webhooks: %w", err))
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, fmt.Errorf("serve: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,100 @@
+// Package server is Switchboard's HTTP surface: it routes the Pusher
+// websocket endpoint to the hub, the Pusher HTTP API to pusherapi, and
+// serves health, readiness, metrics and the embedded web UI. Each concern
+// lives in a sub-package; this one only wires them to URLs.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-inbox/switchboard/hub"
+	"github.com/switchboard-inbox/switchboard/server/pusherapi"
+	"github.com/switchboard-inbox/switchboard/static"
+)
+
+// Options are what the HTTP surface is built from.
+type Options struct {
+	Hub    *hub.Hub
+	Apps   hub.AppStore
+	Logger *slog.Logger
+	// Gatherer is exported at /metrics; nil serves no metrics.
+	Gatherer prometheus.Gatherer
+	// MaxRequestBytes bounds a Pusher HTTP API request body.
+	MaxRequestBytes int64
+}
+
+// New returns the server's root handler.
+func New(opts Options) http.Handler {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+
+	mux.Handle("GET /app/", opts.Hub)
+	mux.Handle("/apps/", pusherapi.New(opts.Hub, opts.Apps, pusherapi.Options{
+		Logger:       log,
+		MaxBodyBytes: opts.MaxRequestBytes,
+	}))
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := opts.Hub.Ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	if opts.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelError)}))
+	}
+
+	files := http.FileServerFS(static.FS)
+	mux.Handle("GET /static/", withUIHeaders(http.StripPrefix("/static/", files)))
+	mux.Handle("GET /{$}", withUIHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, err := fs.ReadFile(static.FS, "index.html")
+		if err != nil {
+			log.Error("read embedded index.html", slog.Any("err", err))
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	})))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
+	})
+	return mux
+}
+
+// withUIHeaders sets the headers every UI response carries: a strict
+// Content-Security-Policy (no inline scripts or styles), no framing, no
+// MIME sniffing.
+func withUIHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
