@@ -1,0 +1,50 @@
+# Switchboard. `make test` installs what the tests need and runs them all:
+# go vet, the Go tests with the race detector, and the Node e2e suite
+# (the real pusher-js, laravel-echo and Pusher server SDK) against the
+# built binary.
+
+GO      ?= go
+BIN     := bin/switchboard
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all build run test vet gotest e2e-deps e2e fuzz bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) .
+
+run:
+	$(GO) run .
+
+test: vet gotest e2e
+
+vet:
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+gotest:
+	$(GO) test -race -count=1 -timeout 10m ./...
+
+e2e-deps:
+	cd e2e && npm ci --no-audit --no-fund
+
+e2e: build e2e-deps
+	cd e2e && SWITCHBOARD_BIN=$(CURDIR)/$(BIN) npm test
+
+# Short fuzzing runs of every fuzz target (longer: make fuzz FUZZTIME=5m).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in ./hub ./server/pusherapi; do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+# In-process hot-path benchmarks (fan-out against a no-hub baseline).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./hub/
+
+clean:
+	rm -rf bin e2e/.bin e2e/artifacts
