@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,8 +21,10 @@ import (
 )
 
 // conn is one Pusher connection. Its reader goroutine (the HTTP handler's)
-// owns the subscription and sign-in state; its writer goroutine owns the
-// socket's write side; other goroutines only queue frames or ask it to close.
+// owns the subscription and sign-in state. Writing is done by a writer
+// goroutine that exists only while frames are queued, so an idle
+// connection holds a single goroutine; liveness is a timer, not a
+// goroutine. Other goroutines only queue frames or ask it to close.
 type conn struct {
 	hub      *Hub
 	ws       *websocket.Conn
@@ -29,6 +32,8 @@ type conn struct {
 	st       *appState
 	socketID string
 	lastRead atomic.Int64 // unix nanoseconds of the last message from the client
+	pingSent atomic.Int64 // unix nanoseconds of the last unanswered server ping, or 0
+	liveness *time.Timer  // runs checkLiveness
 
 	// Reader-goroutine state.
 	subs      map[string]struct{}
@@ -36,15 +41,18 @@ type conn struct {
 	watchlist []string
 	limiter   *rate.Limiter // client events; created on first use
 
-	// Writer-goroutine state.
+	// Writer state: used by one writer goroutine at a time, handed over
+	// under wmu through the writing flag.
 	writeDeadline *time.Timer // closes the socket when a batch write stalls
 
 	// Write queue. wmu is a leaf lock.
 	wmu     sync.Mutex
 	queue   [][]byte
 	spare   [][]byte
-	closing *Disconnect
-	wake    chan struct{}
+	closing *Disconnect    // set once: write what is queued, then close
+	writing bool           // a writer goroutine is running
+	done    bool           // the socket is closed for writing; no writer starts again
+	writers sync.WaitGroup // the running writer, if any
 }
 
 func newConn(h *Hub, ws *websocket.Conn, app *App, st *appState) *conn {
@@ -54,7 +62,6 @@ func newConn(h *Hub, ws *websocket.Conn, app *App, st *appState) *conn {
 		app:      app,
 		st:       st,
 		socketID: newSocketID(),
-		wake:     make(chan struct{}, 1),
 	}
 	c.lastRead.Store(time.Now().UnixNano())
 	return c
@@ -65,73 +72,93 @@ func newConn(h *Hub, ws *websocket.Conn, app *App, st *appState) *conn {
 // further behind or to slow the sender.
 func (c *conn) send(frame []byte) {
 	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if c.closing != nil {
-		c.wmu.Unlock()
 		return
 	}
 	if len(c.queue) >= c.hub.opts.SendQueueFrames {
 		c.closing = DisconnectSlowConsumer
 		c.queue = c.queue[:0]
-		c.wmu.Unlock()
 		c.hub.metrics.slowConsumers.Inc()
-		c.signal()
-		return
+	} else {
+		c.queue = append(c.queue, frame)
 	}
-	c.queue = append(c.queue, frame)
-	c.wmu.Unlock()
-	c.signal()
+	c.startWriterLocked()
 }
 
 // close asks the writer to close the connection with d once what is queued
 // has been written. The first reason wins.
 func (c *conn) close(d *Disconnect) {
 	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	if c.closing == nil {
 		c.closing = d
 	}
-	c.wmu.Unlock()
-	c.signal()
+	c.startWriterLocked()
 }
 
-func (c *conn) signal() {
-	select {
-	case c.wake <- struct{}{}:
-	default:
+// startWriterLocked starts a writer unless one is running or the socket is
+// done. c.wmu must be held.
+func (c *conn) startWriterLocked() {
+	if c.writing || c.done {
+		return
 	}
+	c.writing = true
+	c.writers.Add(1)
+	go c.writeLoop()
 }
 
-// serve runs the connection: it starts the writer, reads until the socket
-// closes, then undoes every subscription and sign-in.
+// serve runs the connection: it reads until the socket closes, then waits
+// for the writer and undoes every subscription and sign-in.
 func (c *conn) serve() {
 	h := c.hub
-	ctx, cancel := context.WithCancel(context.Background())
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.writeLoop(ctx)
-	}()
+	c.liveness = time.AfterFunc(h.opts.ActivityTimeout, c.checkLiveness)
 	c.send(encodeJSONEvent(evConnectionEstablished, "", struct {
 		SocketID        string `json:"socket_id"`
 		ActivityTimeout int    `json:"activity_timeout"`
 	}{c.socketID, int(h.opts.ActivityTimeout / time.Second)}))
 
-	c.readLoop(ctx)
+	c.readLoop()
 
-	cancel()
-	<-writerDone
+	c.liveness.Stop()
+	// Make sure a writer runs to the end, even if the read failed on its own.
+	c.close(&Disconnect{Code: int(websocket.StatusNormalClosure), Message: "closed"})
+	c.writers.Wait()
 	c.cleanup()
 	h.unregister(c)
 }
 
-func (c *conn) readLoop(ctx context.Context) {
+// checkLiveness runs when the client has been silent for ActivityTimeout:
+// it pings, and closes with 4201 when a ping stays unanswered for
+// PongTimeout.
+func (c *conn) checkLiveness() {
+	opts := c.hub.opts
+	now := time.Now()
+	last := time.Unix(0, c.lastRead.Load())
+	sent := c.pingSent.Load()
+	switch {
+	case now.Sub(last) < opts.ActivityTimeout:
+		c.pingSent.Store(0)
+		c.liveness.Reset(opts.ActivityTimeout - now.Sub(last))
+	case sent == 0 || last.UnixNano() > sent:
+		c.pingSent.Store(now.UnixNano())
+		c.send(encodeEvent(evPing, "", "{}"))
+		c.liveness.Reset(opts.PongTimeout)
+	default:
+		c.close(DisconnectPongTimeout)
+	}
+}
+
+func (c *conn) readLoop() {
 	for {
-		typ, msg, err := c.ws.Read(ctx)
+		// No context: a cancellable one costs the websocket library a
+		// callback registration per read. The read ends when the socket
+		// is closed, by the client or by the writer.
+		typ, msg, err := c.ws.Read(context.Background())
 		if err != nil {
-			if s := websocket.CloseStatus(err); s == -1 && ctx.Err() == nil {
+			if websocket.CloseStatus(err) == -1 {
 				c.hub.log.Debug("read ended", slog.String("app", c.app.ID), slog.String("socket_id", c.socketID), slog.Any("err", err))
 			}
-			// Make sure the writer stops even if the read failed on its own.
-			c.close(&Disconnect{Code: int(websocket.StatusNormalClosure), Message: "closed"})
 			return
 		}
 		c.lastRead.Store(time.Now().UnixNano())
@@ -432,45 +459,28 @@ func (c *conn) cleanup() {
 	}
 }
 
-// writeLoop writes queued frames, pings an idle client and closes the
-// socket when asked. It returns when the socket is closed or ctx ends.
-func (c *conn) writeLoop(ctx context.Context) {
-	h := c.hub
-	idle := h.opts.ActivityTimeout
-	timer := time.NewTimer(idle)
-	defer timer.Stop()
-	var pingSent time.Time
+// writeLoop writes what is queued and returns when the queue is empty,
+// or closes the socket when asked to.
+func (c *conn) writeLoop() {
+	defer c.writers.Done()
 	for {
-		select {
-		case <-c.wake:
-		case <-ctx.Done():
-			return
-		case now := <-timer.C:
-			last := time.Unix(0, c.lastRead.Load())
-			switch {
-			case now.Sub(last) < idle:
-				pingSent = time.Time{}
-				timer.Reset(idle - now.Sub(last))
-			case pingSent.IsZero() || last.After(pingSent):
-				pingSent = now
-				c.send(encodeEvent(evPing, "", "{}"))
-				timer.Reset(h.opts.PongTimeout)
-			default:
-				c.close(DisconnectPongTimeout)
-			}
-		}
 		// Yield once before taking the queue: during a burst the publisher
-		// is still queueing, and one wake-up then writes many frames
-		// instead of one. With nothing else runnable this returns at once.
+		// is still queueing, and one pass then writes many frames instead
+		// of one. With nothing else runnable this returns at once.
 		runtime.Gosched()
 		c.wmu.Lock()
-		batch := c.queue
+		batch, closing := c.queue, c.closing
+		if len(batch) == 0 && closing == nil {
+			c.writing = false
+			c.wmu.Unlock()
+			return
+		}
 		c.queue, c.spare = c.spare[:0], nil
-		closing := c.closing
 		c.wmu.Unlock()
 
 		if err := c.writeBatch(batch); err != nil {
 			c.ws.CloseNow()
+			c.finishWriting()
 			return
 		}
 		c.wmu.Lock()
@@ -484,12 +494,21 @@ func (c *conn) writeLoop(ctx context.Context) {
 				_ = c.writeBatch([][]byte{encodeError(closing.Code, closing.Message)})
 			}
 			if closing.Code >= 4000 {
-				h.metrics.disconnects.WithLabelValues(fmt.Sprint(closing.Code)).Inc()
+				c.hub.metrics.disconnects.WithLabelValues(strconv.Itoa(closing.Code)).Inc()
 			}
 			closeWS(c.ws, closing)
+			c.finishWriting()
 			return
 		}
 	}
+}
+
+// finishWriting marks the socket done for writing: no writer starts again.
+func (c *conn) finishWriting() {
+	c.wmu.Lock()
+	c.done, c.writing = true, false
+	c.queue = nil
+	c.wmu.Unlock()
 }
 
 // writeBatch writes frames within one WriteTimeout. The deadline is a

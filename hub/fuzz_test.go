@@ -63,6 +63,7 @@ func newSocketlessHub(t testing.TB, app App) (*Hub, *App) {
 func socketlessConn(h *Hub, app *App, socketID string) *conn {
 	c := newConn(h, nil, app, h.state(app.ID))
 	c.socketID = socketID
+	c.writing = true // as if a writer were running, so none is started
 	return c
 }
 
