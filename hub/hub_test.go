@@ -481,3 +481,42 @@ func TestWebhooks(t *testing.T) {
 		return nil
 	})
 }
+
+// TestAuthorizationFromPusherHTTPGo subscribes with signatures made by the
+// reference server SDK, as an app's auth endpoint would produce them.
+func TestAuthorizationFromPusherHTTPGo(t *testing.T) {
+	s := newTestServer(t, Options{})
+	sdk := pusher.Client{
+		AppID: testApp.ID, Key: testApp.Key, Secret: testApp.Secret,
+		EncryptionMasterKeyBase64: "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=", // 32 bytes
+	}
+	for _, ch := range []string{"private-sdk", "private-encrypted-sdk", "presence-sdk"} {
+		t.Run(ch, func(t *testing.T) {
+			c := s.connect(t, "key-1")
+			params := []byte("socket_id=" + c.socketID + "&channel_name=" + ch)
+			var raw []byte
+			var err error
+			if IsPresenceChannel(ch) {
+				raw, err = sdk.AuthorizePresenceChannel(params, pusher.MemberData{UserID: "9", UserInfo: map[string]string{"name": "Nine"}})
+			} else {
+				raw, err = sdk.AuthorizePrivateChannel(params)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var auth struct {
+				Auth         string `json:"auth"`
+				ChannelData  string `json:"channel_data"`
+				SharedSecret string `json:"shared_secret"`
+			}
+			if err := json.Unmarshal(raw, &auth); err != nil {
+				t.Fatal(err)
+			}
+			if KindOf(ch) == KindPrivateEncrypted && auth.SharedSecret == "" {
+				t.Error("the SDK gave no shared_secret for an encrypted channel")
+			}
+			c.sendJSON(evSubscribe, "", map[string]string{"channel": ch, "auth": auth.Auth, "channel_data": auth.ChannelData})
+			c.expect(evSubscriptionSucceeded)
+		})
+	}
+}
