@@ -52,7 +52,9 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		cmd = "help"
+	} else if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
@@ -63,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version":
 		fmt.Fprintln(stdout, "switchboard", buildVersion())
 		return nil
-	case "help", "-h", "--help":
+	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -99,6 +101,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			"Anyone who can reach this address can use it. Configure SWITCHBOARD_APP_ID/KEY/SECRET or SWITCHBOARD_APPS_FILE for real use.")
 	}
 
+	// Listen before starting anything that owns goroutines, so a refusal
+	// to start leaves nothing behind.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (SWITCHBOARD_ADDR): %w", cfg.Addr, err)
+	}
+	defer ln.Close() // after Serve it is already closed; before, this releases it
+
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -126,6 +136,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxConnections:           cfg.MaxConnections,
 	})
 	if err != nil {
+		webhooks.Close(context.Background())
 		return err
 	}
 	srv := &http.Server{
@@ -140,17 +151,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s (SWITCHBOARD_ADDR): %w", cfg.Addr, err)
-	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.Int("apps", len(cfg.Apps)))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err := <-served:
-		return fmt.Errorf("serve: %w", err)
+		err = fmt.Errorf("serve: %w", err)
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(err, h.Shutdown(sctx), webhooks.Close(sctx))
 	case <-ctx.Done():
 	}
 

@@ -73,6 +73,15 @@ func New(opts Options) http.Handler {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	})))
+	// The catch-all below would otherwise answer a known path with the
+	// wrong method as 404; these twins answer 405 with Allow.
+	getOnly := []string{"/app/", "/healthz", "/readyz", "/static/", "/{$}"}
+	if opts.Gatherer != nil {
+		getOnly = append(getOnly, "/metrics")
+	}
+	for _, path := range getOnly {
+		mux.HandleFunc(path, methodNotAllowed)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
 	})
@@ -90,6 +99,12 @@ func withUIHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// methodNotAllowed answers a request to a GET-only path with another method.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD")
+	writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
