@@ -3,10 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/md5"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,12 +10,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/switchboard-inbox/switchboard/server/pusherapi"
 )
 
 // eventName is the name of every event the bench publishes.
@@ -28,41 +25,9 @@ const eventName = "bench"
 // maxErrorBody bounds how much of an error response is kept as an example.
 const maxErrorBody = 200
 
-// signQuery returns the query of a signed Pusher HTTP API request: the auth
-// parameters plus auth_signature, the hex HMAC-SHA256 with secret of
-// "{METHOD}\n{path}\n{sorted k=v joined by &}".
+// signQuery returns the query of a signed Pusher HTTP API request.
 func signQuery(method, path, key, secret string, body []byte, now time.Time) url.Values {
-	q := url.Values{
-		"auth_key":       {key},
-		"auth_timestamp": {strconv.FormatInt(now.Unix(), 10)},
-		"auth_version":   {"1.0"},
-	}
-	if len(body) > 0 {
-		sum := md5.Sum(body)
-		q.Set("body_md5", hex.EncodeToString(sum[:]))
-	}
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var sb strings.Builder
-	sb.WriteString(method)
-	sb.WriteByte('\n')
-	sb.WriteString(path)
-	sb.WriteByte('\n')
-	for i, k := range keys {
-		if i > 0 {
-			sb.WriteByte('&')
-		}
-		sb.WriteString(strings.ToLower(k))
-		sb.WriteByte('=')
-		sb.WriteString(q.Get(k))
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(sb.String()))
-	q.Set("auth_signature", hex.EncodeToString(mac.Sum(nil)))
-	return q
+	return pusherapi.SignedQuery(method, path, key, secret, body, now)
 }
 
 // triggerBody is the body of POST /apps/{id}/events.

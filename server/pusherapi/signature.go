@@ -126,6 +126,29 @@ func checkBodyMD5(params map[string]string, body []byte) error {
 	return nil
 }
 
+// SignedQuery returns the query parameters that sign a request to the
+// Pusher HTTP API the way Pusher's server SDKs do: auth_key,
+// auth_timestamp, auth_version, body_md5 for a non-empty body, and
+// auth_signature over stringToSign. Clients of any Pusher-compatible
+// server (switchboard bench) use it; Verify accepts what it produces.
+func SignedQuery(method, path, key, secret string, body []byte, now time.Time) url.Values {
+	params := map[string]string{
+		"auth_key":       key,
+		"auth_timestamp": strconv.FormatInt(now.Unix(), 10),
+		"auth_version":   AuthVersion,
+	}
+	if len(body) > 0 {
+		sum := md5.Sum(body)
+		params["body_md5"] = hex.EncodeToString(sum[:])
+	}
+	q := make(url.Values, len(params)+1)
+	for k, v := range params {
+		q.Set(k, v)
+	}
+	q.Set("auth_signature", hub.Sign(secret, stringToSign(method, path, params)))
+	return q
+}
+
 // stringToSign builds the string Pusher's HTTP API signs.
 func stringToSign(method, path string, params map[string]string) string {
 	keys := make([]string, 0, len(params))

@@ -317,3 +317,27 @@ func TestParseQuery(t *testing.T) {
 		})
 	}
 }
+
+// TestSignedQueryVerifies: what SignedQuery produces, Verify accepts, for
+// the same method, path and body only.
+func TestSignedQueryVerifies(t *testing.T) {
+	app := &hub.App{ID: "1", Key: "key", Secret: "a-long-secret", Enabled: true}
+	now := time.Unix(1700000000, 0)
+	body := []byte(`{"name":"e","channels":["c"],"data":"x"}`)
+	req := func(method, path string) *http.Request {
+		q := SignedQuery(http.MethodPost, "/apps/1/events", app.Key, app.Secret, body, now)
+		return httptest.NewRequest(method, path+"?"+q.Encode(), nil)
+	}
+	if err := Verify(req(http.MethodPost, "/apps/1/events"), body, app, now); err != nil {
+		t.Fatalf("Verify rejects SignedQuery's own signature: %v", err)
+	}
+	if err := Verify(req(http.MethodPost, "/apps/1/events"), []byte(`{}`), app, now); err == nil {
+		t.Error("Verify accepted another body")
+	}
+	if err := Verify(req(http.MethodPut, "/apps/1/events"), body, app, now); err == nil {
+		t.Error("Verify accepted another method")
+	}
+	if err := Verify(req(http.MethodPost, "/apps/2/events"), body, app, now); err == nil {
+		t.Error("Verify accepted another path")
+	}
+}
