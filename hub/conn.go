@@ -132,6 +132,12 @@ func (c *conn) serve() {
 // it pings, and closes with 4201 when a ping stays unanswered for
 // PongTimeout.
 func (c *conn) checkLiveness() {
+	c.wmu.Lock()
+	over := c.closing != nil
+	c.wmu.Unlock()
+	if over {
+		return // closing or closed: do not re-arm and keep a dead connection alive
+	}
 	opts := c.hub.opts
 	now := time.Now()
 	last := time.Unix(0, c.lastRead.Load())
