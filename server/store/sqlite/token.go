@@ -1,0 +1,97 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/switchboard-inbox/switchboard/server/store"
+)
+
+// CreateAPIToken stores the hash of a new token for a member.
+func (s *Store) CreateAPIToken(ctx context.Context, workspaceID int64, nt store.NewAPIToken) (store.APIToken, string, error) {
+	if nt.Role != "" && !nt.Role.Valid() {
+		return store.APIToken{}, "", fmt.Errorf("store: create api token: %w", store.Invalid("role", "unknown role %q", nt.Role))
+	}
+	plaintext, hash, err := store.GenerateToken()
+	if err != nil {
+		return store.APIToken{}, "", err
+	}
+	t := store.APIToken{WorkspaceID: workspaceID, AgentID: nt.AgentID, Name: strings.TrimSpace(nt.Name), CreatedAt: store.Now()}
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		member, err := agentIn(ctx, tx, workspaceID, nt.AgentID)
+		if err != nil {
+			return err
+		}
+		t.Role = member.Role
+		if nt.Role != "" {
+			// A token never grants more than its agent has.
+			t.Role = store.Weaker(nt.Role, member.Role)
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO api_tokens (workspace_id, agent_id, name, token_hash, role, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			workspaceID, nt.AgentID, t.Name, hash, t.Role, micros(t.CreatedAt)).Scan(&t.ID)
+	})
+	if err != nil {
+		return store.APIToken{}, "", fmt.Errorf("store: create api token: %w", err)
+	}
+	return t, plaintext, nil
+}
+
+// AuthenticateToken resolves a plaintext token to who it acts as.
+func (s *Store) AuthenticateToken(ctx context.Context, plaintext string) (store.Principal, error) {
+	if !strings.HasPrefix(strings.TrimSpace(plaintext), store.TokenPrefix) {
+		return store.Principal{}, fmt.Errorf("store: authenticate: %w", store.ErrUnauthenticated)
+	}
+	var (
+		p          store.Principal
+		tokenRole  store.Role
+		wsSettings string
+		wsCreated  int64
+		agCreated  int64
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT t.id, t.role,
+			w.id, w.name, w.app_id, w.app_key, w.app_secret, w.enabled, w.settings, w.created_at,
+			a.id, a.email, a.name, m.role, a.created_at
+		FROM api_tokens t
+		JOIN workspaces w ON w.id = t.workspace_id
+		JOIN memberships m ON m.workspace_id = t.workspace_id AND m.agent_id = t.agent_id
+		JOIN agents a ON a.id = t.agent_id
+		WHERE t.token_hash = ? AND t.revoked_at IS NULL`, store.HashToken(plaintext)).Scan(
+		&p.TokenID, &tokenRole,
+		&p.Workspace.ID, &p.Workspace.Name, &p.Workspace.AppID, &p.Workspace.AppKey, &p.Workspace.AppSecret, &p.Workspace.Enabled, &wsSettings, &wsCreated,
+		&p.Agent.ID, &p.Agent.Email, &p.Agent.Name, &p.Agent.Role, &agCreated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Principal{}, fmt.Errorf("store: authenticate: %w", store.ErrUnauthenticated)
+	}
+	if err != nil {
+		return store.Principal{}, fmt.Errorf("store: authenticate: %w", err)
+	}
+	p.Workspace.CreatedAt = fromMicros(wsCreated)
+	p.Workspace.Settings = json.RawMessage(wsSettings)
+	p.Agent.CreatedAt = fromMicros(agCreated)
+	p.Role = store.Weaker(tokenRole, p.Agent.Role)
+	return p, nil
+}
+
+// RevokeAPIToken revokes a token of the workspace; revoking twice is fine.
+func (s *Store) RevokeAPIToken(ctx context.Context, workspaceID, tokenID int64) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?)
+			WHERE workspace_id = ? AND id = ?`, micros(store.Now()), workspaceID, tokenID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: revoke api token %d: %w", tokenID, err)
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+// Package store owns the inbox's persistent state: the domain types, the
+// errors callers branch on, and Store, the contract that the Postgres
+// (server/store/postgres) and SQLite (server/store/sqlite) implementations
+// both meet and that server/store/storetest checks.
+//
+// Rules every implementation keeps:
+//   - every method that reads or writes workspace data takes the workspace
+//     id and never touches another workspace's rows; a row of another
+//     workspace is ErrNotFound;
+//   - every change to inbox state appends its event(s) to the workspace
+//     event log in the same transaction, with the next gap-free sequence
+//     number, so that committed state and the log never disagree;
+//   - times are UTC with microsecond precision.
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what the inbox and the API need from storage.
+type Store interface {
+	// Ping checks the database is reachable, for /readyz.
+	Ping(ctx context.Context) error
+	// SchemaVersion reports the database's schema version and the newest
+	// version this binary knows.
+	SchemaVersion(ctx context.Context) (current, latest int64, err error)
+	// Close releases the database.
+	Close() error
+
+	// CreateWorkspace creates a workspace with fresh Pusher credentials and
+	// its owner, creating the owner agent if the email is new.
+	CreateWorkspace(ctx context.Context, w NewWorkspace) (Workspace, Agent, error)
+	Workspace(ctx context.Context, id int64) (Workspace, error)
+	// WorkspaceByAppKey and WorkspaceByAppID serve the hub's AppStore.
+	WorkspaceByAppKey(ctx context.Context, key string) (Workspace, error)
+	WorkspaceByAppID(ctx context.Context, appID string) (Workspace, error)
+
+	// CreateAgent adds an agent to a workspace, creating the agent if the
+	// email is new; an agent already in the workspace is ErrConflict.
+	CreateAgent(ctx context.Context, workspaceID int64, a NewAgent) (Agent, error)
+	Agent(ctx context.Context, workspaceID, agentID int64) (Agent, error)
+	ListAgents(ctx context.Context, workspaceID int64) ([]Agent, error)
+
+	// CreateAPIToken stores a new token for a member and returns its
+	// plaintext, which is never available again.
+	CreateAPIToken(ctx context.Context, workspaceID int64, t NewAPIToken) (APIToken, string, error)
+	// AuthenticateToken resolves a plaintext token, or ErrUnauthenticated.
+	AuthenticateToken(ctx context.Context, plaintext string) (Principal, error)
+	RevokeAPIToken(ctx context.Context, workspaceID, tokenID int64) error
+
+	// CreateTeam creates a team; a taken name is ErrConflict.
+	CreateTeam(ctx context.Context, workspaceID int64, t NewTeam) (Team, error)
+	// AddTeamMember adds a member of the workspace to a team; adding twice
+	// is fine.
+	AddTeamMember(ctx context.Context, workspaceID, teamID, agentID int64) error
+	ListTeams(ctx context.Context, workspaceID int64) ([]Team, error)
+
+	// CreateCannedResponse saves a reply; a taken short code is
+	// ErrConflict.
+	CreateCannedResponse(ctx context.Context, workspaceID int64, c CannedResponse) (CannedResponse, error)
+	// ListCannedResponses returns the replies whose short code starts
+	// with prefix (all for ""), by short code.
+	ListCannedResponses(ctx context.Context, workspaceID int64, prefix string) ([]CannedResponse, error)
+
+	CreateInbox(ctx context.Context, workspaceID int64, in NewInbox) (Inbox, error)
+	Inbox(ctx context.Context, workspaceID, inboxID int64) (Inbox, error)
+
+	// UpsertContact returns the contact known by identity, or creates it
+	// from c with that identity; created says which.
+	UpsertContact(ctx context.Context, workspaceID int64, id Identity, c NewContact) (contact Contact, created bool, err error)
+	Contact(ctx context.Context, workspaceID, contactID int64) (Contact, error)
+
+	// CreateConversation creates a conversation and appends
+	// conversation.created.
+	CreateConversation(ctx context.Context, workspaceID int64, c NewConversation) (Conversation, Event, error)
+	Conversation(ctx context.Context, workspaceID, conversationID int64) (Conversation, error)
+	// ListConversations pages conversations by last activity, newest first.
+	ListConversations(ctx context.Context, workspaceID int64, f ConversationFilter) (ConversationPage, error)
+	// UpdateConversation applies u and appends conversation.updated.
+	UpdateConversation(ctx context.Context, workspaceID, conversationID int64, u ConversationUpdate) (Conversation, Event, error)
+	// AddLabel labels a conversation, creating the label by name if needed;
+	// RemoveLabel takes it off. Both append conversation.updated, unless
+	// nothing changed, when the returned Event is zero.
+	AddLabel(ctx context.Context, workspaceID, conversationID int64, label string) (Conversation, Event, error)
+	RemoveLabel(ctx context.Context, workspaceID, conversationID int64, label string) (Conversation, Event, error)
+	// MarkRead records that agentID has read the conversation up to its
+	// newest message, and appends conversation.read.
+	MarkRead(ctx context.Context, workspaceID, conversationID, agentID int64) (Event, error)
+
+	// CreateMessage stores a message, deduplicating inbound messages by
+	// (inbox, provider message id) and outbound ones by (workspace,
+	// idempotency key). In the same transaction it queues outbound
+	// non-note messages in the outbox, bumps the conversation's last
+	// activity and appends message.created (note.created for notes).
+	CreateMessage(ctx context.Context, workspaceID int64, m NewMessage) (CreatedMessage, error)
+	Message(ctx context.Context, workspaceID, messageID int64) (Message, error)
+	// ListMessages pages a conversation's messages, newest first.
+	ListMessages(ctx context.Context, workspaceID, conversationID int64, f MessageFilter) ([]Message, error)
+	// UpdateMessageStatus records a delivery receipt and appends
+	// message.updated.
+	UpdateMessageStatus(ctx context.Context, workspaceID, messageID int64, status DeliveryStatus, errText string) (Message, Event, error)
+
+	// EventsAfter returns up to limit events with seq > after, in order;
+	// ErrEventsGone when some of them were pruned.
+	EventsAfter(ctx context.Context, workspaceID, after int64, limit int) (EventPage, error)
+	// PruneEvents deletes events created before olderThan; clients behind
+	// them then get ErrEventsGone. The latest seq stays known regardless.
+	PruneEvents(ctx context.Context, workspaceID int64, olderThan time.Time) (int64, error)
+
+	// SearchMessages and SearchContacts run a full-text query within the
+	// workspace, best matches first.
+	SearchMessages(ctx context.Context, workspaceID int64, query string, limit int) ([]Message, error)
+	SearchContacts(ctx context.Context, workspaceID int64, query string, limit int) ([]Contact, error)
+}
+
+// Now is the store's clock: UTC, truncated to the microsecond both
+// databases keep, so a value read back equals the value written.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
