@@ -17,6 +17,10 @@ WORKDIR /var/lib/switchboard
 # refuses to start without configured apps: set SWITCHBOARD_APP_ID/KEY/SECRET
 # or SWITCHBOARD_APPS_FILE.
 ENV SWITCHBOARD_ADDR=0.0.0.0:8080
+# The embedded store's SQLite file lives here unless SWITCHBOARD_DATABASE_URL
+# points at Postgres.
+ENV SWITCHBOARD_SQLITE_PATH=/var/lib/switchboard/switchboard.db
+VOLUME /var/lib/switchboard
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=5s --retries=3 \
   CMD wget -q -O /dev/null http://127.0.0.1:8080/healthz || exit 1

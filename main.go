@@ -28,6 +28,10 @@ import (
 	"github.com/switchboard-inbox/switchboard/server"
 	"github.com/switchboard-inbox/switchboard/server/bench"
 	"github.com/switchboard-inbox/switchboard/server/config"
+	"github.com/switchboard-inbox/switchboard/server/inbox"
+	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/postgres"
+	"github.com/switchboard-inbox/switchboard/server/store/sqlite"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -37,6 +41,7 @@ const usage = `Usage: switchboard [command] [flags]
 
 Commands:
   serve     run the server (the default); see "switchboard serve -h"
+  migrate   apply the store's migrations and report the schema version
   bench     load-test a Pusher-compatible server; see "switchboard bench -h"
   version   print the version
 `
@@ -60,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return serve(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return migrateStore(ctx, args, getenv, stdout)
 	case "bench":
 		return bench.Run(ctx, args, stdout, stderr)
 	case "version":
@@ -112,10 +119,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	apps, err := hub.NewStaticApps(cfg.Apps...)
+	static, err := hub.NewStaticApps(cfg.Apps...)
 	if err != nil {
 		return fmt.Errorf("apps: %w", err)
 	}
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	apps := &inbox.Apps{Static: static, Workspaces: st}
 	webhooks := webhook.New(webhook.Options{
 		Logger:        log,
 		Registerer:    reg,
@@ -144,6 +157,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Hub:             h,
 			Apps:            apps,
 			Logger:          log,
+			Store:           st,
 			Gatherer:        reg,
 			MaxRequestBytes: cfg.MaxRequestBytes,
 		}),
@@ -186,6 +200,49 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// openStore opens and migrates the inbox store: Postgres when
+// SWITCHBOARD_DATABASE_URL is set, else the embedded SQLite file.
+func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
+	if cfg.DatabaseURL != "" {
+		st, err := postgres.NewWithLogger(ctx, cfg.DatabaseURL, log)
+		if err != nil {
+			return nil, fmt.Errorf("store (SWITCHBOARD_DATABASE_URL): %w", err)
+		}
+		log.Info("store opened", slog.String("driver", "postgres"))
+		return st, nil
+	}
+	st, err := sqlite.New(ctx, cfg.SQLitePath)
+	if err != nil {
+		return nil, fmt.Errorf("store (SWITCHBOARD_SQLITE_PATH): %w", err)
+	}
+	log.Info("store opened", slog.String("driver", "sqlite"), slog.String("path", cfg.SQLitePath))
+	return st, nil
+}
+
+// migrateStore applies pending migrations (opening the store does) and
+// reports the schema version.
+func migrateStore(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := config.Load(args, getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, "Usage: switchboard migrate [flags]\n\nTakes the same settings as serve; only the store's are used.\n\n"+config.Usage())
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	current, latest, err := st.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	fmt.Fprintf(stdout, "schema at version %d (newest known: %d)\n", current, latest)
 	return nil
 }
 

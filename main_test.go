@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -23,6 +25,44 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/server/config"
 )
+
+// TestMain runs the tests in a scratch directory: serve opens its default
+// SQLite file (switchboard.db) in the working directory.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "switchboard-main-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.Chdir(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "migrate.db")
+	env := envOf(map[string]string{"SWITCHBOARD_SQLITE_PATH": path})
+	for range 2 { // the second run finds nothing to do
+		var out bytes.Buffer
+		if err := run(context.Background(), []string{"migrate"}, env, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`^schema at version (\d+) \(newest known: \d+\)\n$`).MatchString(out.String()) || strings.Contains(out.String(), "version 0 ") {
+			t.Errorf("migrate printed %q", out.String())
+		}
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("no database file: %v", err)
+	}
+	bad := envOf(map[string]string{"SWITCHBOARD_DATABASE_URL": "mysql://nope"})
+	if err := run(context.Background(), []string{"migrate"}, bad, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "SWITCHBOARD_DATABASE_URL") {
+		t.Errorf("migrate with a bad database URL: %v", err)
+	}
+}
 
 // The static app the serve tests configure through the environment.
 const (

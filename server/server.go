@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -25,6 +26,8 @@ type Options struct {
 	Hub    *hub.Hub
 	Apps   hub.AppStore
 	Logger *slog.Logger
+	// Store is checked by /readyz; nil skips the check.
+	Store interface{ Ping(context.Context) error }
 	// Gatherer is exported at /metrics; nil serves no metrics.
 	Gatherer prometheus.Gatherer
 	// MaxRequestBytes bounds a Pusher HTTP API request body.
@@ -51,7 +54,13 @@ func New(opts Options) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if err := opts.Hub.Ready(ctx); err != nil {
+		err := opts.Hub.Ready(ctx)
+		if err == nil && opts.Store != nil {
+			if err = opts.Store.Ping(ctx); err != nil {
+				err = fmt.Errorf("store: %w", err)
+			}
+		}
+		if err != nil {
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
 			return
 		}

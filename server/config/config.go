@@ -83,8 +83,10 @@ type Config struct {
 
 	// RedisURL selects the Redis broker when set (coming feature).
 	RedisURL string
-	// DatabaseURL selects the Postgres store when set (coming feature).
+	// DatabaseURL selects the Postgres store when set.
 	DatabaseURL string
+	// SQLitePath is the embedded store's file, used without DatabaseURL.
+	SQLitePath string
 
 	// appSources names where each entry of Apps came from, for errors. It
 	// is parallel to Apps when Load built them and may be empty when a
@@ -197,6 +199,13 @@ func (c *Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			bad("DATABASE_URL", "want a postgres:// or postgresql:// URL")
+		}
+	} else if c.SQLitePath == "" {
+		bad("SQLITE_PATH", "must not be empty when SWITCHBOARD_DATABASE_URL is unset")
 	}
 
 	durationIn := func(name string, d, lo, hi time.Duration) {
@@ -352,6 +361,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("webhook_max_attempts", c.WebhookMaxAttempts),
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
+		slog.String("sqlite_path", c.SQLitePath),
 	)
 }
 

@@ -63,6 +63,7 @@ func defaults() Config {
 		MaxRequestBytes:          1 << 20,
 		WebhookBatchInterval:     250 * time.Millisecond,
 		WebhookMaxAttempts:       5,
+		SQLitePath:               "switchboard.db",
 	}
 }
 
@@ -404,6 +405,10 @@ func TestValidateHandBuiltConfig(t *testing.T) {
 			c.Apps, c.DevApp = []hub.App{DevelopmentApp()}, true
 		}, "SWITCHBOARD_ADDR: the development app is only served on a loopback address"},
 		{"log format", func(c *Config) { c.LogFormat = "" }, "SWITCHBOARD_LOG_FORMAT"},
+		{"postgres url", func(c *Config) { c.DatabaseURL = "postgres://u@127.0.0.1:5432/db" }, ""},
+		{"database url not postgres", func(c *Config) { c.DatabaseURL = "mysql://u@host/db" }, "SWITCHBOARD_DATABASE_URL: want a postgres:// or postgresql:// URL"},
+		{"no sqlite path without database url", func(c *Config) { c.SQLitePath = "" }, "SWITCHBOARD_SQLITE_PATH: must not be empty"},
+		{"no sqlite path with database url", func(c *Config) { c.SQLitePath, c.DatabaseURL = "", "postgresql://h/db" }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -102,8 +102,11 @@ var settings = []setting{
 		help: "Redis URL for the broker shared by replicas (coming feature; empty: in-process).",
 		set:  stringSetting(func(c *Config) *string { return &c.RedisURL })},
 	{name: "DATABASE_URL", kind: "url",
-		help: "Postgres URL for the inbox store (coming feature; empty: embedded SQLite).",
+		help: "Postgres URL (postgres://user:pass@host:5432/db) for the inbox store; empty: the embedded SQLite file at SQLITE_PATH.",
 		set:  stringSetting(func(c *Config) *string { return &c.DatabaseURL })},
+	{name: "SQLITE_PATH", kind: "path", def: "switchboard.db",
+		help: "SQLite file of the embedded store, created if missing; used when DATABASE_URL is empty.",
+		set:  stringSetting(func(c *Config) *string { return &c.SQLitePath })},
 }
 
 func stringSetting(field func(*Config) *string) func(*Config, string) error {
