@@ -167,11 +167,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.Int("apps", len(cfg.Apps)))
 
+	// The relay publishes the inbox's committed events to the hub.
+	relay := inbox.NewRelay(st, h, inbox.RelayOptions{Logger: log})
+	relayCtx, cancelRelay := context.WithCancel(context.Background())
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		relay.Run(relayCtx)
+	}()
+	stopRelay := func() {
+		cancelRelay()
+		<-relayDone
+	}
+
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err := <-served:
 		err = fmt.Errorf("serve: %w", err)
+		stopRelay()
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
 		return errors.Join(err, h.Shutdown(sctx), webhooks.Close(sctx))
@@ -187,6 +201,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http: %w", err))
 	}
+	stopRelay()
 	if err := h.Shutdown(sctx); err != nil {
 		errs = append(errs, err)
 	}

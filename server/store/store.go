@@ -107,6 +107,12 @@ type Store interface {
 	// PruneEvents deletes events created before olderThan; clients behind
 	// them then get ErrEventsGone. The latest seq stays known regardless.
 	PruneEvents(ctx context.Context, workspaceID int64, olderThan time.Time) (int64, error)
+	// PublishedSeq, MarkPublished and UnpublishedWorkspaces keep the
+	// relay's durable mark of what was published to the hub, so events
+	// committed but not yet published survive a crash.
+	PublishedSeq(ctx context.Context, workspaceID int64) (int64, error)
+	MarkPublished(ctx context.Context, workspaceID, seq int64) error
+	UnpublishedWorkspaces(ctx context.Context) ([]int64, error)
 
 	// SearchMessages and SearchContacts run a full-text query within the
 	// workspace, best matches first.

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"EventsVisibleInOrder", testEventsVisibleInOrder},
 		{"EventsAfterPaging", testEventsPaging},
 		{"EventsPruned", testEventsPruned},
+		{"PublishedMark", testPublishedMark},
 		{"Search", testSearch},
 		{"CrossWorkspaceIsolation", testIsolation},
 	}
