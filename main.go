@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -42,6 +43,7 @@ const usage = `Usage: switchboard [command] [flags]
 Commands:
   serve     run the server (the default); see "switchboard serve -h"
   migrate   apply the store's migrations and report the schema version
+  workspace create a workspace with its owner and an API token: "switchboard workspace create -h"
   bench     load-test a Pusher-compatible server; see "switchboard bench -h"
   version   print the version
 `
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return migrateStore(ctx, args, getenv, stdout)
+	case "workspace":
+		return workspaceCommand(ctx, args, getenv, stdout, stderr)
 	case "bench":
 		return bench.Run(ctx, args, stdout, stderr)
 	case "version":
@@ -259,6 +263,53 @@ func migrateStore(ctx context.Context, args []string, getenv func(string) string
 	}
 	fmt.Fprintf(stdout, "schema at version %d (newest known: %d)\n", current, latest)
 	return nil
+}
+
+// workspaceCommand runs "workspace create": it creates a workspace (a
+// Pusher app), its owner and an owner API token, and prints them as JSON.
+// It is how a server is bootstrapped before Google sign-in is configured.
+// Store settings come from the environment, as for serve.
+func workspaceCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New(`usage: switchboard workspace create --name NAME --owner-email EMAIL [--owner-name NAME]`)
+	}
+	fs := flag.NewFlagSet("workspace create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "workspace name (required)")
+	email := fs.String("owner-email", "", "owner's email address (required)")
+	owner := fs.String("owner-name", "", "owner's display name")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	cfg, err := config.Load(nil, getenv)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ws, agent, err := st.CreateWorkspace(ctx, store.NewWorkspace{Name: *name, OwnerEmail: *email, OwnerName: *owner})
+	if err != nil {
+		return fmt.Errorf("workspace create: %w", err)
+	}
+	_, token, err := st.CreateAPIToken(ctx, ws.ID, store.NewAPIToken{AgentID: agent.ID, Name: "created by switchboard workspace create", Role: store.RoleOwner})
+	if err != nil {
+		return fmt.Errorf("workspace create: token: %w", err)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	fmt.Fprintln(stderr, "The API token is shown only this once; it is stored hashed.")
+	return enc.Encode(map[string]any{
+		"workspace_id": ws.ID, "name": ws.Name,
+		"app_id": ws.AppID, "app_key": ws.AppKey, "app_secret": ws.AppSecret,
+		"owner_agent_id": agent.ID, "owner_email": agent.Email,
+		"api_token": token,
+	})
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

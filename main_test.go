@@ -24,6 +24,8 @@ import (
 	pusher "github.com/pusher/pusher-http-go/v5"
 
 	"github.com/switchboard-inbox/switchboard/server/config"
+	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/sqlite"
 )
 
 // TestMain runs the tests in a scratch directory: serve opens its default
@@ -664,4 +666,51 @@ func waitForGoroutines(t testing.TB, baseline int) {
 		}
 		return nil
 	})
+}
+
+func TestWorkspaceCreate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ws.db")
+	env := envOf(map[string]string{"SWITCHBOARD_SQLITE_PATH": path})
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"workspace", "create", "--name", "Acme", "--owner-email", "owner@acme.test", "--owner-name", "Olive"}, env, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v (%s)", err, errOut.String())
+	}
+	var got struct {
+		WorkspaceID int64  `json:"workspace_id"`
+		AppID       string `json:"app_id"`
+		AppKey      string `json:"app_key"`
+		AppSecret   string `json:"app_secret"`
+		APIToken    string `json:"api_token"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("output %q: %v", out.String(), err)
+	}
+	if got.WorkspaceID == 0 || got.AppKey == "" || got.AppSecret == "" || got.APIToken == "" {
+		t.Fatalf("incomplete output %+v", got)
+	}
+	// The printed token authenticates, and the workspace is a Pusher app.
+	st, err := sqlite.New(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	p, err := st.AuthenticateToken(context.Background(), got.APIToken)
+	if err != nil || p.Workspace.ID != got.WorkspaceID || p.Role != store.RoleOwner {
+		t.Errorf("token authenticates as %+v, %v", p, err)
+	}
+	if ws, err := st.WorkspaceByAppKey(context.Background(), got.AppKey); err != nil || ws.AppSecret != got.AppSecret {
+		t.Errorf("app key lookup: %+v, %v", ws, err)
+	}
+
+	for _, args := range [][]string{
+		{"workspace"},
+		{"workspace", "delete"},
+		{"workspace", "create", "--owner-email", "x@acme.test"},         // no name
+		{"workspace", "create", "--name", "A", "--owner-email", "nope"}, // bad email
+	} {
+		if err := run(context.Background(), args, env, io.Discard, io.Discard); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
 }
