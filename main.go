@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/hub"
 	"github.com/switchboard-inbox/switchboard/hub/webhook"
 	"github.com/switchboard-inbox/switchboard/server"
+	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/bench"
 	"github.com/switchboard-inbox/switchboard/server/config"
 	"github.com/switchboard-inbox/switchboard/server/inbox"
@@ -156,21 +157,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		webhooks.Close(context.Background())
 		return err
 	}
-	srv := &http.Server{
-		Handler: server.New(server.Options{
-			Hub:             h,
-			Apps:            apps,
-			Logger:          log,
-			Store:           st,
-			Gatherer:        reg,
-			MaxRequestBytes: cfg.MaxRequestBytes,
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.Int("apps", len(cfg.Apps)))
-
 	// The relay publishes the inbox's committed events to the hub.
 	relay := inbox.NewRelay(st, h, inbox.RelayOptions{Logger: log})
 	relayCtx, cancelRelay := context.WithCancel(context.Background())
@@ -183,6 +169,26 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		cancelRelay()
 		<-relayDone
 	}
+
+	srv := &http.Server{
+		Handler: server.New(server.Options{
+			Hub:             h,
+			Apps:            apps,
+			Logger:          log,
+			Store:           st,
+			Gatherer:        reg,
+			MaxRequestBytes: cfg.MaxRequestBytes,
+			API: api.New(st, api.Options{
+				Logger:       log,
+				MaxBodyBytes: cfg.MaxRequestBytes,
+				OnCommit:     relay.Notify,
+			}),
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.Int("apps", len(cfg.Apps)))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

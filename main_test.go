@@ -23,6 +23,7 @@ import (
 	"github.com/coder/websocket"
 	pusher "github.com/pusher/pusher-http-go/v5"
 
+	"github.com/switchboard-inbox/switchboard/hub"
 	"github.com/switchboard-inbox/switchboard/server/config"
 	"github.com/switchboard-inbox/switchboard/server/store"
 	"github.com/switchboard-inbox/switchboard/server/store/sqlite"
@@ -712,5 +713,107 @@ func TestWorkspaceCreate(t *testing.T) {
 		if err := run(context.Background(), args, env, io.Discard, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)
 		}
+	}
+}
+
+// TestServeInboxLiveEvents runs the inbox end to end: a message sent
+// through the REST API is committed, published by the relay on the
+// workspace channel (to a client signed with the workspace's secret) and
+// returned by the catch-up endpoint with the same seq.
+func TestServeInboxLiveEvents(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inbox.db")
+	ctx := context.Background()
+	st, err := sqlite.New(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, owner, err := st.CreateWorkspace(ctx, store.NewWorkspace{Name: "Acme", OwnerEmail: "owner@acme.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, token, err := st.CreateAPIToken(ctx, ws.ID, store.NewAPIToken{AgentID: owner.ID, Name: "test", Role: store.RoleOwner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := st.CreateInbox(ctx, ws.ID, store.NewInbox{Kind: store.InboxWhatsApp, Name: "Support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	contact, _, err := st.UpsertContact(ctx, ws.ID, store.Identity{Channel: "whatsapp", ExternalID: "+447700900002"}, store.NewContact{Name: "Carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, _, err := st.CreateConversation(ctx, ws.ID, store.NewConversation{InboxID: in.ID, ContactID: contact.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	s := startServe(t, map[string]string{"SWITCHBOARD_SQLITE_PATH": path})
+	client := newHTTPClient(t)
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	sock, _, err := websocket.Dial(dctx, "ws://"+s.addr+"/app/"+ws.AppKey+"?protocol=7", &websocket.DialOptions{HTTPClient: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.CloseNow()
+	var est struct {
+		SocketID string `json:"socket_id"`
+	}
+	if err := json.Unmarshal([]byte(dataString(t, readFrame(t, sock))), &est); err != nil {
+		t.Fatal(err)
+	}
+	channel := fmt.Sprintf("private-workspace-%d", ws.ID)
+	sub, _ := json.Marshal(map[string]any{"event": "pusher:subscribe", "data": map[string]string{
+		"channel": channel, "auth": ws.AppKey + ":" + hub.Sign(ws.AppSecret, est.SocketID+":"+channel)}})
+	if err := sock.Write(dctx, websocket.MessageText, sub); err != nil {
+		t.Fatal(err)
+	}
+	// The conversation.created committed before start was published when
+	// nobody listened yet: a client catches up on such events through
+	// /api/v1/events, not live.
+	if f := readFrame(t, sock); f.Event != "pusher_internal:subscription_succeeded" {
+		t.Fatalf("got %s %s, want subscription_succeeded", f.Event, f.Data)
+	}
+	var ev store.Event
+
+	req, _ := http.NewRequest("POST", fmt.Sprintf("http://%s/api/v1/conversations/%d/messages", s.addr, conv.ID), strings.NewReader(`{"body":"On its way!"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "send-1")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("send: %s", resp.Status)
+	}
+	f := readFrame(t, sock)
+	if f.Event == "conversation.created" {
+		// The relay's first sweep ran after the subscription after all.
+		f = readFrame(t, sock)
+	}
+	if err := json.Unmarshal([]byte(dataString(t, f)), &ev); err != nil || f.Event != "message.created" || f.Channel != channel {
+		t.Fatalf("live event %s on %s: %+v %v", f.Event, f.Channel, ev, err)
+	}
+
+	req, _ = http.NewRequest("GET", fmt.Sprintf("http://%s/api/v1/events?after=%d", s.addr, ev.Seq-1), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Events  []store.Event `json:"events"`
+		HasMore bool          `json:"has_more"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Events) != 1 || page.Events[0].Seq != ev.Seq || page.Events[0].Kind != "message.created" || page.HasMore {
+		t.Errorf("catch-up after %d: %+v, want exactly the live event seq %d", ev.Seq-1, page, ev.Seq)
 	}
 }

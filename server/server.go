@@ -32,6 +32,8 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// MaxRequestBytes bounds a Pusher HTTP API request body.
 	MaxRequestBytes int64
+	// API is the inbox REST API, served under /api/v1/; nil serves none.
+	API http.Handler
 }
 
 // New returns the server's root handler.
@@ -47,6 +49,10 @@ func New(opts Options) http.Handler {
 		Logger:       log,
 		MaxBodyBytes: opts.MaxRequestBytes,
 	}))
+
+	if opts.API != nil {
+		mux.Handle("/api/v1/", opts.API)
+	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

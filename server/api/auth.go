@@ -1,0 +1,49 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/switchboard-inbox/switchboard/server/store"
+)
+
+type principalKey struct{}
+
+// principalFrom returns the authenticated principal of the request.
+func principalFrom(ctx context.Context) (store.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(store.Principal)
+	return p, ok
+}
+
+// principal returns the request's principal. Every route sits behind
+// authenticate, so it is always there.
+func principal(r *http.Request) store.Principal {
+	p, _ := principalFrom(r.Context())
+	return p
+}
+
+// authenticate resolves the bearer token of every request into a
+// store.Principal in the request context, or answers 401. Unknown, revoked
+// and malformed tokens get the same answer.
+func (h *handler) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		token = strings.TrimSpace(token)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			unauthenticated(w, "an Authorization: Bearer token is required")
+			return
+		}
+		p, err := h.store.AuthenticateToken(r.Context(), token)
+		if errors.Is(err, store.ErrUnauthenticated) {
+			unauthenticated(w, "invalid or revoked token")
+			return
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
