@@ -33,6 +33,14 @@ type NewAPIToken struct {
 	Role    Role
 }
 
+// Validate reports an invalid field of nt.
+func (nt NewAPIToken) Validate() error {
+	if nt.Role != "" && !nt.Role.Valid() {
+		return Invalid("role", "unknown role %q", nt.Role)
+	}
+	return nil
+}
+
 // Principal is who an authenticated request acts as.
 type Principal struct {
 	Workspace Workspace

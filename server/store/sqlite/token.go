@@ -13,8 +13,8 @@ import (
 
 // CreateAPIToken stores the hash of a new token for a member.
 func (s *Store) CreateAPIToken(ctx context.Context, workspaceID int64, nt store.NewAPIToken) (store.APIToken, string, error) {
-	if nt.Role != "" && !nt.Role.Valid() {
-		return store.APIToken{}, "", fmt.Errorf("store: create api token: %w", store.Invalid("role", "unknown role %q", nt.Role))
+	if err := nt.Validate(); err != nil {
+		return store.APIToken{}, "", fmt.Errorf("store: create api token: %w", err)
 	}
 	plaintext, hash, err := store.GenerateToken()
 	if err != nil {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -118,6 +119,9 @@ func testAPITokens(t *testing.T, s store.Store) {
 	agent, err := s.CreateAgent(c, a.ws.ID, store.NewAgent{Email: unique("tok") + "@example.com", Role: store.RoleAgent})
 	must(t, err)
 
+	if _, _, err := s.CreateAPIToken(c, a.ws.ID, store.NewAPIToken{AgentID: a.owner.ID, Name: "bad", Role: "god"}); !errors.Is(err, store.ErrInvalid) {
+		t.Errorf("token with an unknown role: %v, want ErrInvalid", err)
+	}
 	tok, plain, err := s.CreateAPIToken(c, a.ws.ID, store.NewAPIToken{AgentID: a.owner.ID, Name: "ci"})
 	must(t, err)
 	if tok.Role != store.RoleOwner || len(plain) < 40 || plain[:len(store.TokenPrefix)] != store.TokenPrefix {
