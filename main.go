@@ -183,6 +183,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				MaxBodyBytes: cfg.MaxRequestBytes,
 				OnCommit:     relay.Notify,
 			}),
+			PusherAuth: api.NewPusherAuth(st, api.Options{Logger: log}),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -765,8 +766,25 @@ func TestServeInboxLiveEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	channel := fmt.Sprintf("private-workspace-%d", ws.ID)
+	// Authorize through /pusher/auth with the API token, as pusher-js would.
+	form := url.Values{"socket_id": {est.SocketID}, "channel_name": {channel}}
+	areq, _ := http.NewRequest("POST", "http://"+s.addr+"/pusher/auth", strings.NewReader(form.Encode()))
+	areq.Header.Set("Authorization", "Bearer "+token)
+	areq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	aresp, err := client.Do(areq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var auth struct {
+		Auth string `json:"auth"`
+	}
+	json.NewDecoder(aresp.Body).Decode(&auth)
+	aresp.Body.Close()
+	if aresp.StatusCode != http.StatusOK || auth.Auth != ws.AppKey+":"+hub.Sign(ws.AppSecret, est.SocketID+":"+channel) {
+		t.Fatalf("/pusher/auth: %s %+v", aresp.Status, auth)
+	}
 	sub, _ := json.Marshal(map[string]any{"event": "pusher:subscribe", "data": map[string]string{
-		"channel": channel, "auth": ws.AppKey + ":" + hub.Sign(ws.AppSecret, est.SocketID+":"+channel)}})
+		"channel": channel, "auth": auth.Auth}})
 	if err := sock.Write(dctx, websocket.MessageText, sub); err != nil {
 		t.Fatal(err)
 	}

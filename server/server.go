@@ -34,6 +34,9 @@ type Options struct {
 	MaxRequestBytes int64
 	// API is the inbox REST API, served under /api/v1/; nil serves none.
 	API http.Handler
+	// PusherAuth signs channel subscriptions for pusher-js at
+	// /pusher/auth; nil serves none.
+	PusherAuth http.Handler
 }
 
 // New returns the server's root handler.
@@ -52,6 +55,9 @@ func New(opts Options) http.Handler {
 
 	if opts.API != nil {
 		mux.Handle("/api/v1/", opts.API)
+	}
+	if opts.PusherAuth != nil {
+		mux.Handle("/pusher/auth", opts.PusherAuth)
 	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -67,13 +67,7 @@ type handler struct {
 // New returns the API, serving full paths under Prefix; mount it at
 // Prefix + "/".
 func New(st store.Store, opts Options) http.Handler {
-	h := &handler{store: st, log: opts.Logger, maxBody: opts.MaxBodyBytes, onCommit: opts.OnCommit}
-	if h.log == nil {
-		h.log = slog.New(slog.DiscardHandler)
-	}
-	if h.maxBody <= 0 {
-		h.maxBody = DefaultMaxBodyBytes
-	}
+	h := newHandler(st, opts)
 
 	mux := http.NewServeMux()
 	routes := []struct {
@@ -109,6 +103,17 @@ func New(st store.Store, opts Options) http.Handler {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint", "")
 	})
 	return h.authenticate(h.notifyCommits(mux))
+}
+
+func newHandler(st store.Store, opts Options) *handler {
+	h := &handler{store: st, log: opts.Logger, maxBody: opts.MaxBodyBytes, onCommit: opts.OnCommit}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	return h
 }
 
 // notifyCommits calls OnCommit after a successful unsafe request.
