@@ -45,6 +45,7 @@ Commands:
   serve     run the server (the default); see "switchboard serve -h"
   migrate   apply the store's migrations and report the schema version
   workspace create a workspace with its owner and an API token: "switchboard workspace create -h"
+  seed      fill a workspace with demonstration conversations: "switchboard seed -h"
   bench     load-test a Pusher-compatible server; see "switchboard bench -h"
   version   print the version
 `
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrateStore(ctx, args, getenv, stdout)
 	case "workspace":
 		return workspaceCommand(ctx, args, getenv, stdout, stderr)
+	case "seed":
+		return seedCommand(ctx, args, getenv, stdout, stderr)
 	case "bench":
 		return bench.Run(ctx, args, stdout, stderr)
 	case "version":
@@ -317,6 +320,48 @@ func workspaceCommand(ctx context.Context, args []string, getenv func(string) st
 		"owner_agent_id": agent.ID, "owner_email": agent.Email,
 		"api_token": token,
 	})
+}
+
+// seedCommand fills a workspace with demonstration data through the store,
+// events included, and prints what it created as JSON.
+func seedCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	wsID := fs.Int64("workspace", 0, "workspace id (required; see switchboard workspace create)")
+	convs := fs.Int("conversations", 10, "conversations to create")
+	msgs := fs.Int("messages", 3, "inbound messages per conversation")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *wsID <= 0 {
+		return errors.New("seed: --workspace is required")
+	}
+	cfg, err := config.Load(nil, getenv)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	step := max(*convs/20, 1)
+	res, err := inbox.Seed(ctx, st, *wsID, inbox.SeedOptions{
+		Conversations: *convs,
+		Messages:      *msgs,
+		Progress: func(done, total int) {
+			if done%step == 0 || done == total {
+				fmt.Fprintf(stderr, "seed: %d/%d conversations\n", done, total)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(res)
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

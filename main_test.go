@@ -835,3 +835,36 @@ func TestServeInboxLiveEvents(t *testing.T) {
 		t.Errorf("catch-up after %d: %+v, want exactly the live event seq %d", ev.Seq-1, page, ev.Seq)
 	}
 }
+
+func TestSeedCommand(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "seed.db")
+	env := envOf(map[string]string{"SWITCHBOARD_SQLITE_PATH": path})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"workspace", "create", "--name", "Acme", "--owner-email", "o@acme.test"}, env, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var ws struct {
+		ID int64 `json:"workspace_id"`
+	}
+	json.Unmarshal(out.Bytes(), &ws)
+	out.Reset()
+	var progress bytes.Buffer
+	if err := run(context.Background(), []string{"seed", "--workspace", fmt.Sprint(ws.ID), "--conversations", "4", "--messages", "2"}, env, &out, &progress); err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		ConversationIDs []int64 `json:"conversation_ids"`
+		Messages        int     `json:"messages"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res.ConversationIDs) != 4 || res.Messages != 8 {
+		t.Errorf("seed printed %q (%v)", out.String(), err)
+	}
+	if !strings.Contains(progress.String(), "seed: 4/4 conversations") {
+		t.Errorf("progress %q", progress.String())
+	}
+	for _, args := range [][]string{{"seed"}, {"seed", "--workspace", "999"}, {"seed", "--workspace", fmt.Sprint(ws.ID), "--conversations", "-2"}} {
+		if err := run(context.Background(), args, env, io.Discard, io.Discard); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
