@@ -84,6 +84,15 @@ type Message struct {
 	UpdatedAt         time.Time       `json:"updated_at"`
 }
 
+// CreatedEventKind is the event a new message is logged as: note.created
+// for private notes, message.created for the rest.
+func (m Message) CreatedEventKind() string {
+	if m.Type == TypeNote {
+		return EventNoteCreated
+	}
+	return EventMessageCreated
+}
+
 // NewMessage is the input to CreateMessage.
 type NewMessage struct {
 	ConversationID int64

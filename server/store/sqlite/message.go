@@ -140,11 +140,7 @@ func (s *Store) CreateMessage(ctx context.Context, workspaceID int64, nm store.N
 		if err != nil {
 			return err
 		}
-		kind := store.EventMessageCreated
-		if m.Type == store.TypeNote {
-			kind = store.EventNoteCreated
-		}
-		ev, err := appendEvent(ctx, tx, workspaceID, kind, c.ID, store.MessagePayload{Message: m, Conversation: c}, now)
+		ev, err := appendEvent(ctx, tx, workspaceID, m.CreatedEventKind(), c.ID, store.MessagePayload{Message: m, Conversation: c}, now)
 		out = store.CreatedMessage{Message: m, Events: []store.Event{ev}}
 		return err
 	})
