@@ -49,10 +49,11 @@ type conn struct {
 	wmu     sync.Mutex
 	queue   [][]byte
 	spare   [][]byte
-	closing *Disconnect    // set once: write what is queued, then close
-	writing bool           // a writer goroutine is running
-	done    bool           // the socket is closed for writing; no writer starts again
-	writers sync.WaitGroup // the running writer, if any
+	held    map[string][][]byte // frames of channels whose subscription is not yet answered
+	closing *Disconnect         // set once: write what is queued, then close
+	writing bool                // a writer goroutine is running
+	done    bool                // the socket is closed for writing; no writer starts again
+	writers sync.WaitGroup      // the running writer, if any
 }
 
 func newConn(h *Hub, ws *websocket.Conn, app *App, st *appState) *conn {
@@ -73,17 +74,75 @@ func newConn(h *Hub, ws *websocket.Conn, app *App, st *appState) *conn {
 func (c *conn) send(frame []byte) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	c.sendLocked(frame)
+}
+
+func (c *conn) sendLocked(frame []byte) {
 	if c.closing != nil {
 		return
 	}
 	if len(c.queue) >= c.hub.opts.SendQueueFrames {
-		c.closing = DisconnectSlowConsumer
-		c.queue = c.queue[:0]
-		c.hub.metrics.slowConsumers.Inc()
-	} else {
-		c.queue = append(c.queue, frame)
+		c.slowLocked()
+		return
 	}
+	c.queue = append(c.queue, frame)
 	c.startWriterLocked()
+}
+
+func (c *conn) slowLocked() {
+	c.closing = DisconnectSlowConsumer
+	c.queue = c.queue[:0]
+	c.held = nil
+	c.hub.metrics.slowConsumers.Inc()
+	c.startWriterLocked()
+}
+
+// sendOn queues a frame published on a channel. While the channel's
+// subscription is held (see hold) the frame waits behind the answer to it;
+// held frames count against the same queue bound.
+func (c *conn) sendOn(channel string, frame []byte) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if q, ok := c.held[channel]; ok && c.closing == nil {
+		if len(q)+len(c.queue) >= c.hub.opts.SendQueueFrames {
+			c.slowLocked()
+			return
+		}
+		c.held[channel] = append(q, frame)
+		return
+	}
+	c.sendLocked(frame)
+}
+
+// hold makes the channel's frames wait until release: a cluster presence
+// subscription is answered with a member list fetched after the
+// subscription began, and no member event may overtake that answer.
+func (c *conn) hold(channel string) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.held == nil {
+		c.held = make(map[string][][]byte)
+	}
+	c.held[channel] = [][]byte{}
+}
+
+// release queues first, then the channel's held frames, and stops holding.
+func (c *conn) release(channel string, first []byte) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	q := c.held[channel]
+	delete(c.held, channel)
+	c.sendLocked(first)
+	for _, f := range q {
+		c.sendLocked(f)
+	}
+}
+
+// unhold drops a channel's held frames.
+func (c *conn) unhold(channel string) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	delete(c.held, channel)
 }
 
 // close asks the writer to close the connection with d once what is queued
@@ -262,7 +321,15 @@ func (c *conn) handleSubscribe(raw json.RawMessage) {
 			return
 		}
 	}
+	_, again := c.subs[name]
+	cl := c.hub.cluster
+	if cl != nil && !again {
+		c.listen(name)
+	}
 	res := c.st.subscribe(c, name, userID, info, c.app.MaxPresenceMembers, time.Now())
+	if cl != nil && kind == KindPresence && !again && !c.finishPresence(name, userID) {
+		res.limit = true
+	}
 	if res.limit {
 		c.subscriptionError(name, "LimitReached", fmt.Sprintf("presence channel is full (%d members)", c.app.MaxPresenceMembers), 403)
 		return
@@ -281,6 +348,51 @@ func (c *conn) handleSubscribe(raw json.RawMessage) {
 	if IsCacheChannel(name) && c.st.cacheMissed(name, time.Now()) {
 		c.hub.webhook(c.app, webhook.Event{Name: WebhookCacheMiss, Channel: name})
 	}
+}
+
+// clusterTimeout bounds a connection's wait for the cluster while it
+// subscribes; past it the subscription goes ahead with what is known here.
+const clusterTimeout = 2 * time.Second
+
+// listen makes the cluster route the channel's publications to this
+// replica, and fetches a cache channel's last event this replica has not
+// seen. Failures are logged: local delivery works regardless, and the
+// cluster catches up when its backend returns.
+func (c *conn) listen(name string) {
+	cl := c.hub.cluster
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	if err := cl.Listen(ctx, c.app.ID, name); err != nil {
+		c.hub.log.Warn("cluster listen failed", slog.String("app", c.app.ID), slog.String("channel", name), slog.Any("err", err))
+	}
+	if !IsCacheChannel(name) || !c.st.cacheMissed(name, time.Now()) {
+		return
+	}
+	frame, ok, err := cl.CachedFrame(ctx, c.app.ID, name)
+	if err != nil {
+		c.hub.log.Warn("cluster cache read failed", slog.String("app", c.app.ID), slog.String("channel", name), slog.Any("err", err))
+	}
+	if ok {
+		c.st.storeCached(name, frame, time.Now())
+	}
+}
+
+// finishPresence answers a cluster presence subscription with the
+// cluster's member list; on a full channel it undoes the subscription and
+// reports false.
+func (c *conn) finishPresence(name, userID string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	members, err := c.hub.cluster.Members(ctx, c.app.ID, name)
+	cancel()
+	if err != nil {
+		c.hub.log.Warn("cluster members read failed", slog.String("app", c.app.ID), slog.String("channel", name), slog.Any("err", err))
+	}
+	if c.st.finishPresence(c, name, userID, members, c.app.MaxPresenceMembers) {
+		return true
+	}
+	c.st.unsubscribe(c, name)
+	c.hub.cluster.Unlisten(c.app.ID, name)
+	return false
 }
 
 func presenceOnly(k ChannelKind, channelData string) string {
@@ -339,6 +451,9 @@ func (c *conn) leave(name string) {
 	delete(c.subs, name)
 	c.hub.metrics.subscriptions.Dec()
 	res := c.st.unsubscribe(c, name)
+	if c.hub.cluster != nil {
+		c.hub.cluster.Unlisten(c.app.ID, name)
+	}
 	if res.memberRemoved {
 		c.hub.webhook(c.app, webhook.Event{Name: WebhookMemberRemoved, Channel: name, UserID: res.userID})
 	}
@@ -369,8 +484,11 @@ func (c *conn) handleSignin(raw json.RawMessage) {
 		c.sendError(CodeWatchlistTooLong, fmt.Sprintf("watchlist has %d entries, at most %d allowed", len(ud.Watchlist), MaxWatchlist))
 		return
 	}
+	if cl := c.hub.cluster; cl != nil {
+		c.listen(prefixServerToUser + ud.ID)
+	}
 	if c.userID != "" {
-		c.st.signOut(c, c.userID, c.watchlist)
+		c.signOut()
 	}
 	c.userID, c.watchlist = ud.ID, ud.Watchlist
 	// Index the user before telling the client: once it sees
@@ -461,7 +579,15 @@ func (c *conn) cleanup() {
 		c.leave(name)
 	}
 	if c.userID != "" {
-		c.st.signOut(c, c.userID, c.watchlist)
+		c.signOut()
+	}
+}
+
+// signOut forgets the connection's sign-in.
+func (c *conn) signOut() {
+	c.st.signOut(c, c.userID, c.watchlist)
+	if c.hub.cluster != nil {
+		c.hub.cluster.Unlisten(c.app.ID, prefixServerToUser+c.userID)
 	}
 }
 

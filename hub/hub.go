@@ -97,6 +97,7 @@ type Hub struct {
 	opts    Options
 	log     *slog.Logger
 	broker  Broker
+	cluster Cluster // the broker, when it joins replicas; nil on one replica
 	metrics *metrics
 
 	mu       sync.Mutex
@@ -125,6 +126,7 @@ func New(opts Options) (*Hub, error) {
 	if h.broker == nil {
 		h.broker = NewMemoryBroker()
 	}
+	h.cluster, _ = h.broker.(Cluster)
 	if err := h.broker.Start(h); err != nil {
 		return nil, fmt.Errorf("hub: start broker: %w", err)
 	}
@@ -139,7 +141,7 @@ func (h *Hub) state(appID string) *appState {
 	defer h.mu.Unlock()
 	st, ok := h.states[appID]
 	if !ok {
-		st = newAppState(appID)
+		st = newAppState(appID, h.cluster)
 		h.states[appID] = st
 	}
 	return st
@@ -309,11 +311,50 @@ func (h *Hub) Publish(ctx context.Context, app *App, ev Event) error {
 func (h *Hub) HandlePublication(p Publication) {
 	st := h.state(p.AppID)
 	if user, ok := strings.CutPrefix(p.Channel, prefixServerToUser); ok {
+		if p.Terminate {
+			for _, c := range st.userConns(user) {
+				c.close(DisconnectUnauthorized)
+			}
+			return
+		}
 		st.sendToUser(user, p.Frame, p.SocketID)
 		return
 	}
 	n := st.deliver(p, time.Now())
 	h.metrics.delivered.Add(float64(n))
+}
+
+// HandleTransition implements BrokerEventHandler: a change of cluster-wide
+// state, reported to exactly one replica, which sends its webhooks and
+// tells the channel's members on every replica.
+func (h *Hub) HandleTransition(t Transition) {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	app, err := h.opts.Apps.AppByID(ctx, t.AppID)
+	if err != nil {
+		h.log.Warn("cluster transition for an unknown app", slog.String("app", t.AppID), slog.Any("err", err))
+		return
+	}
+	var frame []byte
+	switch t.Kind {
+	case ChannelOccupied:
+		h.webhook(app, webhook.Event{Name: WebhookChannelOccupied, Channel: t.Channel})
+	case ChannelVacated:
+		h.webhook(app, webhook.Event{Name: WebhookChannelVacated, Channel: t.Channel})
+	case MemberAdded:
+		frame = encodeJSONEvent(evMemberAdded, t.Channel, memberAddedData{UserID: t.UserID, UserInfo: t.UserInfo})
+		h.webhook(app, webhook.Event{Name: WebhookMemberAdded, Channel: t.Channel, UserID: t.UserID})
+	case MemberRemoved:
+		frame = encodeJSONEvent(evMemberRemoved, t.Channel, memberRemovedData{UserID: t.UserID})
+		h.webhook(app, webhook.Event{Name: WebhookMemberRemoved, Channel: t.Channel, UserID: t.UserID})
+	}
+	if frame == nil {
+		return
+	}
+	p := Publication{AppID: t.AppID, Channel: t.Channel, SocketID: t.SocketID, Frame: frame}
+	if err := h.broker.Publish(ctx, p); err != nil {
+		h.log.Warn("member event publish failed", slog.String("app", t.AppID), slog.String("channel", t.Channel), slog.Any("err", err))
+	}
 }
 
 // ChannelInfo describes an occupied channel (or an empty one, Occupied
@@ -338,18 +379,29 @@ type CachedEvent struct {
 
 // Channels lists the app's occupied channels whose names start with prefix,
 // sorted by name.
-func (h *Hub) Channels(_ context.Context, app *App, prefix string) ([]ChannelInfo, error) {
-	st := h.lookupState(app.ID)
-	if st == nil {
-		return nil, nil
+func (h *Hub) Channels(ctx context.Context, app *App, prefix string) ([]ChannelInfo, error) {
+	var out []ChannelInfo
+	if h.cluster != nil {
+		var err error
+		if out, err = h.cluster.Channels(ctx, app.ID, prefix); err != nil {
+			return nil, fmt.Errorf("hub: cluster channels: %w", err)
+		}
+	} else if st := h.lookupState(app.ID); st != nil {
+		out = st.channels(prefix)
 	}
-	out := st.channels(prefix)
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
 // Channel describes one channel; an unknown channel is not occupied.
-func (h *Hub) Channel(_ context.Context, app *App, name string) (ChannelInfo, error) {
+func (h *Hub) Channel(ctx context.Context, app *App, name string) (ChannelInfo, error) {
+	if h.cluster != nil {
+		info, err := h.cluster.Channel(ctx, app.ID, name)
+		if err != nil {
+			return ChannelInfo{}, fmt.Errorf("hub: cluster channel: %w", err)
+		}
+		return info, nil
+	}
 	st := h.lookupState(app.ID)
 	if st == nil {
 		return ChannelInfo{Name: name}, nil
@@ -358,7 +410,19 @@ func (h *Hub) Channel(_ context.Context, app *App, name string) (ChannelInfo, er
 }
 
 // PresenceUsers returns the user ids present on a presence channel, sorted.
-func (h *Hub) PresenceUsers(_ context.Context, app *App, channel string) ([]string, error) {
+func (h *Hub) PresenceUsers(ctx context.Context, app *App, channel string) ([]string, error) {
+	if h.cluster != nil {
+		members, err := h.cluster.Members(ctx, app.ID, channel)
+		if err != nil {
+			return nil, fmt.Errorf("hub: cluster members: %w", err)
+		}
+		ids := make([]string, 0, len(members))
+		for id := range members {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		return ids, nil
+	}
 	st := h.lookupState(app.ID)
 	if st == nil {
 		return []string{}, nil
@@ -368,13 +432,12 @@ func (h *Hub) PresenceUsers(_ context.Context, app *App, channel string) ([]stri
 	return ids, nil
 }
 
-// TerminateUserConnections closes every connection signed in as userID
-// with 4009.
-func (h *Hub) TerminateUserConnections(_ context.Context, app *App, userID string) error {
-	if st := h.lookupState(app.ID); st != nil {
-		for _, c := range st.userConns(userID) {
-			c.close(DisconnectUnauthorized)
-		}
+// TerminateUserConnections closes every connection signed in as userID,
+// on every replica, with 4009.
+func (h *Hub) TerminateUserConnections(ctx context.Context, app *App, userID string) error {
+	p := Publication{AppID: app.ID, Channel: prefixServerToUser + userID, Terminate: true}
+	if err := h.broker.Publish(ctx, p); err != nil {
+		return fmt.Errorf("hub: terminate: %w", err)
 	}
 	return nil
 }

@@ -18,6 +18,10 @@ type appState struct {
 	id     string
 	conns  atomic.Int64
 	shards [numShards]shard
+	// cluster, when set, owns the cluster-wide truth: local subscribe and
+	// unsubscribe report their changes to it instead of sending member
+	// events and webhooks themselves.
+	cluster Cluster
 
 	connsMu  sync.Mutex
 	allConn  map[*conn]struct{}
@@ -52,9 +56,10 @@ type cacheEntry struct {
 
 var shardSeed = maphash.MakeSeed()
 
-func newAppState(id string) *appState {
+func newAppState(id string, cluster Cluster) *appState {
 	st := &appState{
 		id:       id,
+		cluster:  cluster,
 		allConn:  make(map[*conn]struct{}),
 		users:    make(map[string]map[*conn]struct{}),
 		watchers: make(map[string]map[*conn]struct{}),
@@ -114,7 +119,7 @@ func (st *appState) deliver(p Publication, now time.Time) int {
 		if p.SocketID != "" && c.socketID == p.SocketID {
 			continue
 		}
-		c.send(p.Frame)
+		c.sendOn(p.Channel, p.Frame)
 		n++
 	}
 	return n
@@ -131,13 +136,18 @@ type subscribeResult struct {
 // the member. Under the shard lock it queues, in order, the success frame
 // (with the member list), then a cache channel's last event or cache miss,
 // so no event published after the subscription can overtake them.
+//
+// In a cluster the member list and the webhooks are the cluster's: the
+// change is queued to it, and a presence subscription's frames are held
+// (see conn.hold) until finishPresence answers it with the cluster's
+// member list.
 func (st *appState) subscribe(c *conn, name, userID string, info json.RawMessage, maxMembers int, now time.Time) (res subscribeResult) {
 	sh := st.shard(name)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	ch := sh.channels[name]
 	presence := IsPresenceChannel(name)
-	if presence && ch != nil && ch.members[userID] == nil && len(ch.members) >= maxMembers {
+	if presence && st.cluster == nil && ch != nil && ch.members[userID] == nil && len(ch.members) >= maxMembers {
 		return subscribeResult{limit: true}
 	}
 	if ch == nil {
@@ -154,6 +164,10 @@ func (st *appState) subscribe(c *conn, name, userID string, info json.RawMessage
 		return res
 	}
 	ch.subs[c] = userID
+	if st.cluster != nil {
+		st.subscribeClusterLocked(sh, ch, c, name, userID, info, now)
+		return subscribeResult{}
+	}
 	if presence {
 		m := ch.members[userID]
 		if m == nil {
@@ -170,14 +184,65 @@ func (st *appState) subscribe(c *conn, name, userID string, info json.RawMessage
 		m.conns++
 	}
 	c.send(subscriptionSucceeded(name, ch))
-	if IsCacheChannel(name) {
-		if e, ok := sh.cache[name]; ok && now.Before(e.expires) {
-			c.send(e.frame)
-		} else {
-			c.send(encodeCacheMiss(name))
-		}
-	}
+	sendCached(sh, c, name, now)
 	return res
+}
+
+// sendCached queues a cache channel's last event, or its cache miss.
+func sendCached(sh *shard, c *conn, name string, now time.Time) {
+	if !IsCacheChannel(name) {
+		return
+	}
+	if e, ok := sh.cache[name]; ok && now.Before(e.expires) {
+		c.send(e.frame)
+	} else {
+		c.send(encodeCacheMiss(name))
+	}
+}
+
+// subscribeClusterLocked is subscribe's cluster half, under sh.mu with c
+// already among ch.subs: it queues the changes to the cluster in the order
+// they happen here, and answers a non-presence subscription at once.
+func (st *appState) subscribeClusterLocked(sh *shard, ch *channel, c *conn, name, userID string, info json.RawMessage, now time.Time) {
+	st.cluster.Change(StateChange{Kind: Subscribed, AppID: st.id, Channel: name, SocketID: c.socketID})
+	if ch.members == nil {
+		c.send(encodeEvent(evSubscriptionSucceeded, name, "{}"))
+		sendCached(sh, c, name, now)
+		return
+	}
+	c.hold(name)
+	m := ch.members[userID]
+	if m == nil {
+		m = &member{info: info}
+		ch.members[userID] = m
+		st.cluster.Change(StateChange{Kind: MemberJoined, AppID: st.id, Channel: name, UserID: userID, UserInfo: info, SocketID: c.socketID})
+	}
+	m.conns++
+}
+
+// finishPresence answers a held presence subscription with the cluster's
+// members plus this replica's own (whose joins may still be queued), then
+// releases the frames held meanwhile. It reports false, undoing nothing,
+// when the channel is full without this user; the caller unsubscribes.
+func (st *appState) finishPresence(c *conn, name, userID string, members map[string]json.RawMessage, maxMembers int) bool {
+	sh := st.shard(name)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	ch := sh.channels[name]
+	if ch == nil {
+		return true
+	}
+	if members == nil {
+		members = make(map[string]json.RawMessage, len(ch.members))
+	}
+	for id, m := range ch.members {
+		members[id] = m.info
+	}
+	if len(members)-1 >= maxMembers { // the user is among them, as a local member
+		return false
+	}
+	c.release(name, encodePresenceSucceeded(name, members))
+	return true
 }
 
 // unsubscribeResult says what an unsubscription changed, for webhooks.
@@ -202,6 +267,20 @@ func (st *appState) unsubscribe(c *conn, name string) (res unsubscribeResult) {
 		return res
 	}
 	delete(ch.subs, c)
+	if st.cluster != nil {
+		c.unhold(name)
+		if m := ch.members[userID]; m != nil {
+			if m.conns--; m.conns == 0 {
+				delete(ch.members, userID)
+				st.cluster.Change(StateChange{Kind: MemberLeft, AppID: st.id, Channel: name, UserID: userID, SocketID: c.socketID})
+			}
+		}
+		st.cluster.Change(StateChange{Kind: Unsubscribed, AppID: st.id, Channel: name, SocketID: c.socketID})
+		if len(ch.subs) == 0 {
+			delete(sh.channels, name)
+		}
+		return res
+	}
 	if m := ch.members[userID]; m != nil {
 		m.conns--
 		if m.conns == 0 {
@@ -395,16 +474,37 @@ func subscriptionSucceeded(name string, ch *channel) []byte {
 	if ch.members == nil {
 		return encodeEvent(evSubscriptionSucceeded, name, "{}")
 	}
-	set := presenceSet{IDs: make([]string, 0, len(ch.members)), Hash: make(map[string]json.RawMessage, len(ch.members)), Count: len(ch.members)}
+	members := make(map[string]json.RawMessage, len(ch.members))
 	for id, m := range ch.members {
+		members[id] = m.info
+	}
+	return encodePresenceSucceeded(name, members)
+}
+
+// encodePresenceSucceeded is a presence channel's subscription_succeeded
+// with its member list.
+func encodePresenceSucceeded(name string, members map[string]json.RawMessage) []byte {
+	set := presenceSet{IDs: make([]string, 0, len(members)), Hash: make(map[string]json.RawMessage, len(members)), Count: len(members)}
+	for id, info := range members {
 		set.IDs = append(set.IDs, id)
-		info := m.info
 		if len(info) == 0 {
 			info = json.RawMessage("null")
 		}
 		set.Hash[id] = info
 	}
 	return encodeJSONEvent(evSubscriptionSucceeded, name, presenceData{Presence: set})
+}
+
+// storeCached keeps a cache channel's event fetched from the cluster,
+// unless a newer one arrived here meanwhile.
+func (st *appState) storeCached(name string, frame []byte, now time.Time) {
+	sh := st.shard(name)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if e, ok := sh.cache[name]; ok && now.Before(e.expires) {
+		return
+	}
+	sh.cache[name] = cacheEntry{frame: frame, expires: now.Add(CacheTTL)}
 }
 
 func encodeCacheMiss(name string) []byte {
