@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/switchboard-inbox/switchboard/hub"
+	"github.com/switchboard-inbox/switchboard/hub/rediscluster"
 	"github.com/switchboard-inbox/switchboard/hub/webhook"
 	"github.com/switchboard-inbox/switchboard/server"
 	"github.com/switchboard-inbox/switchboard/server/api"
@@ -143,7 +144,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		BatchInterval: cfg.WebhookBatchInterval,
 		MaxAttempts:   cfg.WebhookMaxAttempts,
 	})
+	broker, err := newBroker(cfg, log, reg)
+	if err != nil {
+		webhooks.Close(context.Background())
+		return err
+	}
 	h, err := hub.New(hub.Options{
+		Broker:                   broker,
 		Apps:                     apps,
 		Logger:                   log,
 		Registerer:               reg,
@@ -158,6 +165,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	if err != nil {
 		webhooks.Close(context.Background())
+		if c, ok := broker.(interface{ Close() error }); ok {
+			c.Close()
+		}
 		return err
 	}
 	// The relay publishes the inbox's committed events to the hub.
@@ -230,6 +240,38 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newBroker returns the Redis cluster broker when SWITCHBOARD_REDIS_URL is
+// set, else nil: the hub's in-process broker. Redis need not answer yet;
+// the replica reports not ready until it does.
+func newBroker(cfg *config.Config, log *slog.Logger, reg prometheus.Registerer) (hub.Broker, error) {
+	if cfg.RedisURL == "" {
+		return nil, nil
+	}
+	rediscluster.LogTo(log)
+	rdb, err := rediscluster.Connect(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("SWITCHBOARD_REDIS_URL: %w", err)
+	}
+	cl, err := rediscluster.New(rediscluster.Options{
+		Client:     rdb,
+		Prefix:     cfg.RedisPrefix,
+		Logger:     log,
+		Registerer: reg,
+		Heartbeat:  cfg.ClusterHeartbeat,
+	})
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := cl.Ping(ctx); err != nil {
+		log.Warn("redis is not reachable yet; serving this replica's clients only until it is", slog.Any("err", err))
+	}
+	log.Info("cluster broker", slog.String("node", cl.NodeID()), slog.String("prefix", cfg.RedisPrefix))
+	return cl, nil
 }
 
 // openStore opens and migrates the inbox store: Postgres when

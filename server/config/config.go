@@ -81,8 +81,13 @@ type Config struct {
 	// WebhookMaxAttempts is how many times one webhook request is tried.
 	WebhookMaxAttempts int
 
-	// RedisURL selects the Redis broker when set (coming feature).
+	// RedisURL joins this replica to a cluster through Redis when set.
 	RedisURL string
+	// RedisPrefix starts every Redis key and topic of the cluster.
+	RedisPrefix string
+	// ClusterHeartbeat is how often a replica renews its lease; one silent
+	// for three heartbeats is reaped.
+	ClusterHeartbeat time.Duration
 	// DatabaseURL selects the Postgres store when set.
 	DatabaseURL string
 	// SQLitePath is the embedded store's file, used without DatabaseURL.
@@ -200,6 +205,14 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
 	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+			bad("REDIS_URL", "want a redis://, rediss:// or unix:// URL")
+		}
+	}
+	if c.RedisPrefix == "" || strings.ContainsAny(c.RedisPrefix, "{}: \t\r\n") {
+		bad("REDIS_PREFIX", "must be non-empty, without braces, colons or spaces")
+	}
 	if c.DatabaseURL != "" {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			bad("DATABASE_URL", "want a postgres:// or postgresql:// URL")
@@ -221,6 +234,7 @@ func (c *Config) Validate() error {
 	durationIn("WRITE_TIMEOUT", c.WriteTimeout, time.Second, 10*time.Minute)
 	durationIn("SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second, 10*time.Minute)
 	durationIn("WEBHOOK_BATCH_INTERVAL", c.WebhookBatchInterval, 10*time.Millisecond, time.Minute)
+	durationIn("CLUSTER_HEARTBEAT", c.ClusterHeartbeat, 100*time.Millisecond, time.Minute)
 
 	intIn := func(name string, n, lo, hi int64) {
 		if n < lo || n > hi {
@@ -360,6 +374,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("webhook_batch_interval", c.WebhookBatchInterval),
 		slog.Int("webhook_max_attempts", c.WebhookMaxAttempts),
 		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.String("redis_prefix", c.RedisPrefix),
+		slog.Duration("cluster_heartbeat", c.ClusterHeartbeat),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("sqlite_path", c.SQLitePath),
 	)

@@ -63,6 +63,8 @@ func defaults() Config {
 		MaxRequestBytes:          1 << 20,
 		WebhookBatchInterval:     250 * time.Millisecond,
 		WebhookMaxAttempts:       5,
+		RedisPrefix:              "switchboard",
+		ClusterHeartbeat:         5 * time.Second,
 		SQLitePath:               "switchboard.db",
 	}
 }
@@ -407,6 +409,9 @@ func TestValidateHandBuiltConfig(t *testing.T) {
 		{"log format", func(c *Config) { c.LogFormat = "" }, "SWITCHBOARD_LOG_FORMAT"},
 		{"postgres url", func(c *Config) { c.DatabaseURL = "postgres://u@127.0.0.1:5432/db" }, ""},
 		{"database url not postgres", func(c *Config) { c.DatabaseURL = "mysql://u@host/db" }, "SWITCHBOARD_DATABASE_URL: want a postgres:// or postgresql:// URL"},
+		{"redis url not redis", func(c *Config) { c.RedisURL = "http://cache:6379" }, "SWITCHBOARD_REDIS_URL: want a redis://, rediss:// or unix:// URL"},
+		{"redis prefix with a brace", func(c *Config) { c.RedisPrefix = "a{b}" }, "SWITCHBOARD_REDIS_PREFIX: must be non-empty"},
+		{"cluster heartbeat too short", func(c *Config) { c.ClusterHeartbeat = time.Millisecond }, "SWITCHBOARD_CLUSTER_HEARTBEAT"},
 		{"no sqlite path without database url", func(c *Config) { c.SQLitePath = "" }, "SWITCHBOARD_SQLITE_PATH: must not be empty"},
 		{"no sqlite path with database url", func(c *Config) { c.SQLitePath, c.DatabaseURL = "", "postgresql://h/db" }, ""},
 	}
