@@ -68,6 +68,8 @@ type Cluster interface {
 	Channel(ctx context.Context, appID, name string) (ChannelInfo, error)
 	// CachedFrame returns a cache channel's last event frame, if any.
 	CachedFrame(ctx context.Context, appID, channel string) ([]byte, bool, error)
+	// Online returns which of users are signed in on some replica.
+	Online(ctx context.Context, appID string, users []string) ([]string, error)
 }
 
 // ChangeKind names a StateChange.
@@ -79,7 +81,8 @@ const (
 	Subscribed ChangeKind = iota + 1
 	Unsubscribed
 	// MemberJoined: a presence user's first connection on this replica;
-	// MemberLeft: its last one left.
+	// MemberLeft: its last one left. On the internal channel "#online"
+	// they track signed-in users, for watchlists.
 	MemberJoined
 	MemberLeft
 )

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -486,6 +487,9 @@ func (c *conn) handleSignin(raw json.RawMessage) {
 	}
 	if cl := c.hub.cluster; cl != nil {
 		c.listen(prefixServerToUser + ud.ID)
+		for _, id := range ud.Watchlist {
+			c.listen(prefixWatch + id)
+		}
 	}
 	if c.userID != "" {
 		c.signOut()
@@ -494,6 +498,9 @@ func (c *conn) handleSignin(raw json.RawMessage) {
 	// Index the user before telling the client: once it sees
 	// signin_success, send-to-user and terminate must find this connection.
 	_, online := c.st.signIn(c, ud.ID, ud.Watchlist)
+	if c.hub.cluster != nil && len(ud.Watchlist) > 0 {
+		online = c.onlineInCluster(ud.Watchlist, online)
+	}
 	c.send(encodeJSONEvent(evSigninSuccess, "", struct {
 		UserData string `json:"user_data"`
 	}{d.UserData}))
@@ -586,9 +593,29 @@ func (c *conn) cleanup() {
 // signOut forgets the connection's sign-in.
 func (c *conn) signOut() {
 	c.st.signOut(c, c.userID, c.watchlist)
-	if c.hub.cluster != nil {
-		c.hub.cluster.Unlisten(c.app.ID, prefixServerToUser+c.userID)
+	if cl := c.hub.cluster; cl != nil {
+		cl.Unlisten(c.app.ID, prefixServerToUser+c.userID)
+		for _, id := range c.watchlist {
+			cl.Unlisten(c.app.ID, prefixWatch+id)
+		}
 	}
+}
+
+// onlineInCluster adds to the watched users online here those online on
+// other replicas.
+func (c *conn) onlineInCluster(watchlist, online []string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
+	defer cancel()
+	elsewhere, err := c.hub.cluster.Online(ctx, c.app.ID, watchlist)
+	if err != nil {
+		c.hub.log.Warn("cluster online read failed", slog.String("app", c.app.ID), slog.Any("err", err))
+	}
+	for _, id := range elsewhere {
+		if !slices.Contains(online, id) {
+			online = append(online, id)
+		}
+	}
+	return online
 }
 
 // writeLoop writes what is queued and returns when the queue is empty,

@@ -310,6 +310,10 @@ func (h *Hub) Publish(ctx context.Context, app *App, ev Event) error {
 // publication to this replica's subscribers.
 func (h *Hub) HandlePublication(p Publication) {
 	st := h.state(p.AppID)
+	if user, ok := strings.CutPrefix(p.Channel, prefixWatch); ok {
+		st.notifyWatchers(user, p.Frame)
+		return
+	}
 	if user, ok := strings.CutPrefix(p.Channel, prefixServerToUser); ok {
 		if p.Terminate {
 			for _, c := range st.userConns(user) {
@@ -330,6 +334,19 @@ func (h *Hub) HandlePublication(p Publication) {
 func (h *Hub) HandleTransition(t Transition) {
 	ctx, cancel := context.WithTimeout(context.Background(), clusterTimeout)
 	defer cancel()
+	if t.Channel == onlineChannel {
+		// A user signed in (or out) on its first (or last) replica: its
+		// watchers, wherever they are, hear it.
+		name := "online"
+		if t.Kind == MemberRemoved {
+			name = "offline"
+		}
+		p := Publication{AppID: t.AppID, Channel: prefixWatch + t.UserID, Frame: encodeWatchlistEvent(name, []string{t.UserID})}
+		if err := h.broker.Publish(ctx, p); err != nil {
+			h.log.Warn("watchlist event publish failed", slog.String("app", t.AppID), slog.Any("err", err))
+		}
+		return
+	}
 	app, err := h.opts.Apps.AppByID(ctx, t.AppID)
 	if err != nil {
 		h.log.Warn("cluster transition for an unknown app", slog.String("app", t.AppID), slog.Any("err", err))

@@ -32,6 +32,11 @@ const (
 	prefixPrivate          = "private-"
 	prefixPresence         = "presence-"
 	prefixServerToUser     = "#server-to-user-"
+	// onlineChannel and prefixWatch are a cluster's internal channels,
+	// never valid for clients: who is signed in anywhere, and the
+	// online/offline events of one user's watchers.
+	onlineChannel = "#online"
+	prefixWatch   = "#watch-"
 	clientEventPrefix      = "client-"
 )
 

@@ -390,7 +390,11 @@ func (st *appState) signIn(c *conn, userID string, watchlist []string) (cameOnli
 		}
 	}
 	if cameOnline {
-		st.notifyWatchersLocked(userID, "online")
+		if st.cluster != nil {
+			st.cluster.Change(StateChange{Kind: MemberJoined, AppID: st.id, Channel: onlineChannel, UserID: userID, SocketID: c.socketID})
+		} else {
+			st.notifyWatchersLocked(userID, "online")
+		}
 	}
 	return cameOnline, online
 }
@@ -415,7 +419,21 @@ func (st *appState) signOut(c *conn, userID string, watchlist []string) {
 	delete(set, c)
 	if len(set) == 0 {
 		delete(st.users, userID)
-		st.notifyWatchersLocked(userID, "offline")
+		if st.cluster != nil {
+			st.cluster.Change(StateChange{Kind: MemberLeft, AppID: st.id, Channel: onlineChannel, UserID: userID, SocketID: c.socketID})
+		} else {
+			st.notifyWatchersLocked(userID, "offline")
+		}
+	}
+}
+
+// notifyWatchers queues a watchlist event about userID to its watchers
+// here.
+func (st *appState) notifyWatchers(userID string, frame []byte) {
+	st.usersMu.Lock()
+	defer st.usersMu.Unlock()
+	for c := range st.watchers[userID] {
+		c.send(frame)
 	}
 }
 

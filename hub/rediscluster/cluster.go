@@ -536,3 +536,25 @@ func (c *Cluster) CachedFrame(ctx context.Context, appID, channel string) ([]byt
 	}
 	return e.frame, true, nil
 }
+
+// Online implements hub.Cluster: users signed in anywhere are the members
+// of the internal channel "#online".
+func (c *Cluster) Online(ctx context.Context, appID string, users []string) ([]string, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	vals, err := c.rdb.HMGet(ctx, c.k.users(appID, onlineChannel), users...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("rediscluster: online: %w", err)
+	}
+	var out []string
+	for i, v := range vals {
+		if v != nil {
+			out = append(out, users[i])
+		}
+	}
+	return out, nil
+}
+
+// onlineChannel is the hub's internal channel of signed-in users.
+const onlineChannel = "#online"

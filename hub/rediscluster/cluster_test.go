@@ -430,3 +430,49 @@ func TestOneLeaderAndFailover(t *testing.T) {
 		return nil
 	})
 }
+
+func TestWatchlistAcrossReplicas(t *testing.T) {
+	checkGoroutines(t)
+	rs := newCluster(t, 3, clusterOpts{})
+	watcher := rs[0].connect(t)
+	watcher.signinWatching("w", "u1")
+	watcher.expectNone()
+
+	u1a := rs[1].connect(t)
+	u1a.signin("u1")
+	expectWatchlist(t, watcher, "online", "u1")
+	u1b := rs[2].connect(t)
+	u1b.signin("u1")
+	watcher.expectNone() // already online
+
+	// A watcher signing in later, elsewhere, is told at once.
+	late := rs[2].connect(t)
+	late.signinWatching("w2", "u1", "nobody")
+	expectWatchlist(t, late, "online", "u1")
+
+	u1a.ws.CloseNow()
+	watcher.expectNone() // still on replica 2
+	u1b.ws.CloseNow()
+	expectWatchlist(t, watcher, "offline", "u1")
+	expectWatchlist(t, late, "offline", "u1")
+}
+
+func expectWatchlist(t *testing.T, c *client, name, user string) {
+	t.Helper()
+	f := c.expect("pusher_internal:watchlist_events")
+	var d struct {
+		Events []struct {
+			Name    string   `json:"name"`
+			UserIDs []string `json:"user_ids"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(f.Data, &d); err != nil {
+		var s string
+		if json.Unmarshal(f.Data, &s) != nil || json.Unmarshal([]byte(s), &d) != nil {
+			t.Fatalf("watchlist data %s", f.Data)
+		}
+	}
+	if len(d.Events) != 1 || d.Events[0].Name != name || !slices.Equal(d.Events[0].UserIDs, []string{user}) {
+		t.Fatalf("watchlist events %s, want %s %s", f.Data, name, user)
+	}
+}

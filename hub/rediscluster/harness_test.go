@@ -404,3 +404,14 @@ func waitMembers(t testing.TB, r *replica, channel string, users ...string) {
 		return nil
 	})
 }
+
+func (c *client) signinWatching(user string, watchlist ...string) {
+	c.t.Helper()
+	b, _ := json.Marshal(map[string]any{"id": user, "watchlist": watchlist})
+	userData := string(b)
+	c.sendJSON("pusher:signin", "", map[string]any{
+		"auth":      testApp.Key + ":" + hub.Sign(testApp.Secret, c.socketID+"::user::"+userData),
+		"user_data": userData,
+	})
+	c.expect("pusher:signin_success")
+}
