@@ -35,9 +35,9 @@ const (
 	// onlineChannel and prefixWatch are a cluster's internal channels,
 	// never valid for clients: who is signed in anywhere, and the
 	// online/offline events of one user's watchers.
-	onlineChannel = "#online"
-	prefixWatch   = "#watch-"
-	clientEventPrefix      = "client-"
+	onlineChannel     = "#online"
+	prefixWatch       = "#watch-"
+	clientEventPrefix = "client-"
 )
 
 // Name limits from Pusher's protocol reference.

@@ -139,10 +139,14 @@ func TestPresenceIsClusterWide(t *testing.T) {
 	if err != nil || !slices.Equal(users, []string{"alice", "bob"}) {
 		t.Fatalf("users API: %v, %v", users, err)
 	}
-	info, err := rs[1].hub.Channel(context.Background(), &testApp, ch)
-	if err != nil || info.UserCount != 2 || info.SubscriptionCount != 3 || !info.Occupied {
-		t.Fatalf("channel API: %+v, %v", info, err)
-	}
+	// Subscription counts reach Redis asynchronously.
+	eventually(t, 5*time.Second, func() error {
+		info, err := rs[1].hub.Channel(context.Background(), &testApp, ch)
+		if err != nil || info.UserCount != 2 || info.SubscriptionCount != 3 || !info.Occupied {
+			return fmt.Errorf("channel API: %+v, %v", info, err)
+		}
+		return nil
+	})
 
 	// Alice leaves one replica: still a member. Leaves the other: removed,
 	// once, for bob.
@@ -378,10 +382,13 @@ func TestGracefulShutdownLeavesNoState(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Name != "presence-bye" {
 		t.Fatalf("channels after shutdown: %+v, %v", list, err)
 	}
-	n, err := rs[0].rdb.SCard(context.Background(), rs[0].cluster.k.nodes()).Result()
-	if err != nil || n != 1 {
-		t.Fatalf("%d nodes registered, want 1 (%v)", n, err)
-	}
+	eventually(t, 5*time.Second, func() error {
+		n, err := rs[0].rdb.SCard(context.Background(), rs[0].cluster.k.nodes()).Result()
+		if err != nil || n != 1 {
+			return fmt.Errorf("%d nodes registered, want 1 (%v)", n, err)
+		}
+		return nil
+	})
 }
 
 func TestOneLeaderAndFailover(t *testing.T) {
