@@ -129,6 +129,9 @@ type Cluster struct {
 	// leaderUntil is when this replica's leadership lapses unless renewed
 	// (unix nanoseconds; 0 when it is not the leader).
 	leaderUntil atomic.Int64
+	// down is set while Redis is known to be unreachable: reads and
+	// Listen then fail at once instead of making subscribers wait.
+	down atomic.Bool
 
 	stopState chan struct{}
 	stopPub   chan struct{}
@@ -141,6 +144,9 @@ type Cluster struct {
 }
 
 var _ hub.Cluster = (*Cluster)(nil)
+
+// errDown answers reads while Redis is known to be unreachable.
+var errDown = errors.New("rediscluster: redis unavailable")
 
 // New returns a Cluster; the hub starts it.
 func New(opts Options) (*Cluster, error) {
@@ -339,6 +345,10 @@ func (c *Cluster) Listen(ctx context.Context, appID, channel string) error {
 	case <-ctx.Done():
 		return fmt.Errorf("rediscluster: listen: %w", ctx.Err())
 	}
+	if c.down.Load() {
+		// go-redis subscribes the topic when it reconnects.
+		return errDown
+	}
 	select {
 	case <-ready:
 		return nil
@@ -426,6 +436,9 @@ func (c *Cluster) Change(ch hub.StateChange) {
 
 // Members implements hub.Cluster.
 func (c *Cluster) Members(ctx context.Context, appID, channel string) (map[string]json.RawMessage, error) {
+	if c.down.Load() {
+		return nil, errDown
+	}
 	fields, err := c.rdb.HGetAll(ctx, c.k.members(appID, channel)).Result()
 	if err != nil {
 		return nil, fmt.Errorf("rediscluster: members: %w", err)
@@ -523,6 +536,9 @@ func (c *Cluster) describe(ctx context.Context, appID string, names []string, wi
 
 // CachedFrame implements hub.Cluster.
 func (c *Cluster) CachedFrame(ctx context.Context, appID, channel string) ([]byte, bool, error) {
+	if c.down.Load() {
+		return nil, false, errDown
+	}
 	v, err := c.rdb.Get(ctx, c.k.cache(appID, channel)).Bytes()
 	if errors.Is(err, redis.Nil) {
 		return nil, false, nil
@@ -540,6 +556,9 @@ func (c *Cluster) CachedFrame(ctx context.Context, appID, channel string) ([]byt
 // Online implements hub.Cluster: users signed in anywhere are the members
 // of the internal channel "#online".
 func (c *Cluster) Online(ctx context.Context, appID string, users []string) ([]string, error) {
+	if c.down.Load() {
+		return nil, errDown
+	}
 	if len(users) == 0 {
 		return nil, nil
 	}

@@ -85,6 +85,7 @@ func (c *Cluster) lost(dirty *bool, what string, err error) {
 		c.log.Warn("redis unavailable; delivering locally until it returns", slog.String("op", what), slog.Any("err", err))
 	}
 	*dirty = true
+	c.down.Store(true)
 	c.metrics.stateErrors.Inc()
 }
 
@@ -234,6 +235,7 @@ func (c *Cluster) heartbeat(s *share, dirty *bool) {
 		c.log.Info("redis state in sync", slog.Int("channels", len(s.subs)), slog.Int("members", len(s.members)))
 	}
 	*dirty = false
+	c.down.Store(false)
 	c.lead(ctx)
 }
 
