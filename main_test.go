@@ -868,3 +868,76 @@ func TestSeedCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestSeedCommandBulk: --bulk loads in one go with one workspace.imported
+// event, --bulk=false writes row by row, and -h explains the choice.
+func TestSeedCommandBulk(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "seed.db")
+	env := envOf(map[string]string{"SWITCHBOARD_SQLITE_PATH": path})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"workspace", "create", "--name", "Acme", "--owner-email", "o@acme.test"}, env, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var ws struct {
+		ID int64 `json:"workspace_id"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &ws); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		flag     string
+		wantBulk bool
+		events   int64 // appended to the workspace's log: exactly in bulk, at least row by row
+	}{
+		{"--bulk", true, 1},
+		{"--bulk=false", false, 40 + 40*3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.flag, func(t *testing.T) {
+			before := latestSeq(t, path, ws.ID)
+			var out, progress bytes.Buffer
+			args := []string{"seed", "--workspace", fmt.Sprint(ws.ID), "--conversations", "40", "--messages", "3", tc.flag}
+			if err := run(context.Background(), args, env, &out, &progress); err != nil {
+				t.Fatal(err)
+			}
+			var res struct {
+				ConversationIDs []int64 `json:"conversation_ids"`
+				Conversations   int     `json:"conversations"`
+				Messages        int     `json:"messages"`
+				Bulk            bool    `json:"bulk"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &res); err != nil || res.Conversations != 40 || res.Messages != 120 || res.Bulk != tc.wantBulk {
+				t.Errorf("seed printed %q (%v)", out.String(), err)
+			}
+			if !strings.Contains(progress.String(), "seed: 40/40 conversations") || !strings.Contains(progress.String(), "messages/s") {
+				t.Errorf("progress %q", progress.String())
+			}
+			if got := latestSeq(t, path, ws.ID) - before; got < tc.events || tc.wantBulk && got != tc.events {
+				t.Errorf("%d events appended, want %d", got, tc.events)
+			}
+		})
+	}
+	var help bytes.Buffer
+	if err := run(context.Background(), []string{"seed", "-h"}, env, io.Discard, &help); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"workspace.imported", "--bulk=false", "-conversations"} {
+		if !strings.Contains(help.String(), want) {
+			t.Errorf("seed -h lacks %q:\n%s", want, help.String())
+		}
+	}
+}
+
+func latestSeq(t *testing.T, path string, workspaceID int64) int64 {
+	t.Helper()
+	st, err := sqlite.New(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	page, err := st.EventsAfter(context.Background(), workspaceID, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.LatestSeq
+}

@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/switchboard-inbox/switchboard/server/access"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
 
@@ -45,5 +47,23 @@ func (h *handler) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// authorize answers 403 unless the principal's role grants need (see
+// server/access). It runs after authenticate, once per route, so no handler
+// checks permissions itself.
+func (h *handler) authorize(need access.Action, next http.HandlerFunc) http.Handler {
+	if !need.Valid() {
+		// A route without a permission is a programming error: refuse to
+		// build the API rather than serve it unguarded.
+		panic(fmt.Sprintf("api: route needs unknown permission %q", need))
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := principal(r); !access.Can(p.Role, need) {
+			h.fail(w, r, forbidden(need, p.Role))
+			return
+		}
+		next(w, r)
 	})
 }

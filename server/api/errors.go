@@ -3,9 +3,11 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
+	"github.com/switchboard-inbox/switchboard/server/access"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
 
@@ -83,6 +85,18 @@ func (e *requestError) Error() string { return "api: " + e.code + ": " + e.messa
 // invalid returns a 400 "invalid" error naming field.
 func invalid(field, message string) error {
 	return &requestError{status: http.StatusBadRequest, code: "invalid", message: message, field: field}
+}
+
+// forbidden is the answer to a principal whose role lacks the permission
+// need.
+func forbidden(need access.Action, role store.Role) error {
+	return &requestError{status: http.StatusForbidden, code: "forbidden",
+		message: fmt.Sprintf("this needs the %s permission, which the %s role does not have", need, role)}
+}
+
+// conflict is a 409 naming the field whose value is taken.
+func conflict(field, message string) error {
+	return &requestError{status: http.StatusConflict, code: "conflict", message: message, field: field}
 }
 
 // notFound is the answer for an id that cannot exist, such as "abc".

@@ -28,6 +28,23 @@ func TestIsolation(t *testing.T) {
 		var aMsg store.Message
 		ca.do("POST", aConv+"/messages", `{"body":"the `+secretWord+` plan"}`, "Idempotency-Key", "shared-key").ok(t, http.StatusCreated, &aMsg)
 		inbound(t, st, a.ws.ID, a.conv.ID, "customer says "+secretWord)
+		aContact := fmt.Sprintf("/api/v1/contacts/%d", a.contact.ID)
+		bContact := fmt.Sprintf("/api/v1/contacts/%d", b.contact.ID)
+		// A contact without conversations: a delete would not be refused
+		// for that reason.
+		aLone, _, err := st.CreateContact(ctx(t), a.ws.ID, store.NewContact{Name: "Lone " + secretWord, Attributes: []byte(`{"k":"v"}`)}, nil)
+		must(t, err)
+		aLonePath := fmt.Sprintf("/api/v1/contacts/%d", aLone.ID)
+		aTeam, err := st.CreateTeam(ctx(t), a.ws.ID, store.NewTeam{Name: "Team " + secretWord})
+		must(t, err)
+		must(t, st.AddTeamMember(ctx(t), a.ws.ID, aTeam.ID, a.agent.ID))
+		aLabel, err := st.CreateLabel(ctx(t), a.ws.ID, store.NewLabel{Name: "label-" + secretWord})
+		must(t, err)
+		aCanned, err := st.CreateCannedResponse(ctx(t), a.ws.ID, store.CannedResponse{ShortCode: secretWord, Content: "the " + secretWord + " reply"})
+		must(t, err)
+		aTeamPath := fmt.Sprintf("/api/v1/teams/%d", aTeam.ID)
+		aLabelPath := fmt.Sprintf("/api/v1/labels/%d", aLabel.ID)
+		aCannedPath := fmt.Sprintf("/api/v1/canned_responses/%d", aCanned.ID)
 
 		refused := []struct {
 			method, path, body string
@@ -40,6 +57,25 @@ func TestIsolation(t *testing.T) {
 			{"GET", aConv + "/messages", ""},
 			{"POST", aConv + "/messages", `{"body":"hello from B"}`},
 			{"POST", aConv + "/messages", `{"body":"note from B","type":"note"}`},
+			{"GET", aContact, ""},
+			{"GET", aLonePath, ""},
+			{"PATCH", aLonePath, `{"name":"pwned","attributes":{"k":null}}`},
+			{"DELETE", aLonePath, ""},
+			{"DELETE", aContact, ""},
+			{"GET", aContact + "/conversations", ""},
+			{"POST", aContact + "/merge", fmt.Sprintf(`{"from_id":%d}`, aLone.ID)},
+			{"POST", aLonePath + "/merge", fmt.Sprintf(`{"from_id":%d}`, b.contact.ID)},
+			{"POST", bContact + "/merge", fmt.Sprintf(`{"from_id":%d}`, aLone.ID)},
+			{"GET", aTeamPath, ""},
+			{"PATCH", aTeamPath, `{"name":"pwned"}`},
+			{"DELETE", aTeamPath, ""},
+			{"PUT", fmt.Sprintf("%s/members/%d", aTeamPath, b.agent.ID), ""},
+			{"PUT", fmt.Sprintf("%s/members/%d", aTeamPath, a.agent.ID), ""},
+			{"DELETE", fmt.Sprintf("%s/members/%d", aTeamPath, a.agent.ID), ""},
+			{"PATCH", aLabelPath, `{"name":"pwned","color":"#000000"}`},
+			{"DELETE", aLabelPath, ""},
+			{"PATCH", aCannedPath, `{"content":"pwned"}`},
+			{"DELETE", aCannedPath, ""},
 		}
 		for _, tc := range refused {
 			t.Run(tc.method+" "+tc.path, func(t *testing.T) {
@@ -57,6 +93,19 @@ func TestIsolation(t *testing.T) {
 			must(t, err)
 			if len(msgs) != 2 {
 				t.Errorf("A's conversation has %d messages, want 2", len(msgs))
+			}
+			lone, err := st.Contact(ctx(t), a.ws.ID, aLone.ID)
+			must(t, err)
+			if lone.Name != aLone.Name || string(lone.Attributes) == "{}" {
+				t.Errorf("A's contact changed: %+v", lone)
+			}
+			page, err := st.ListConversations(ctx(t), a.ws.ID, store.ConversationFilter{ContactID: a.contact.ID})
+			must(t, err)
+			if len(page.Conversations) != 1 || page.Conversations[0].ID != a.conv.ID {
+				t.Errorf("A's contact's conversations moved: %v", page.Conversations)
+			}
+			if own, err := st.Contact(ctx(t), b.ws.ID, b.contact.ID); err != nil || len(own.Identities) != 1 {
+				t.Errorf("B's contact after refused merges: %+v, %v", own, err)
 			}
 		})
 
@@ -82,6 +131,55 @@ func TestIsolation(t *testing.T) {
 				if slices.Contains(got, a.conv.ID) {
 					t.Errorf("%q lists A's conversation", q)
 				}
+			}
+		})
+
+		t.Run("A's teams, labels and canned responses unchanged", func(t *testing.T) {
+			team, err := st.Team(ctx(t), a.ws.ID, aTeam.ID)
+			must(t, err)
+			if team.Name != aTeam.Name || !slices.Equal(team.AgentIDs, []int64{a.agent.ID}) {
+				t.Errorf("A's team changed: %+v", team)
+			}
+			labels, err := st.ListLabels(ctx(t), a.ws.ID)
+			must(t, err)
+			if !slices.ContainsFunc(labels, func(l store.Label) bool { return l.ID == aLabel.ID && l.Name == aLabel.Name && l.Color == "" }) {
+				t.Errorf("A's label changed: %+v", labels)
+			}
+			replies, err := st.ListCannedResponses(ctx(t), a.ws.ID, secretWord)
+			must(t, err)
+			if len(replies) != 1 || replies[0].Content != aCanned.Content {
+				t.Errorf("A's canned response changed: %+v", replies)
+			}
+		})
+
+		t.Run("B cannot put A's agent on its team", func(t *testing.T) {
+			bTeam, err := st.CreateTeam(ctx(t), b.ws.ID, store.NewTeam{Name: "B team"})
+			must(t, err)
+			cb.do("PUT", fmt.Sprintf("/api/v1/teams/%d/members/%d", bTeam.ID, a.agent.ID), "").wantError(t, http.StatusBadRequest, "invalid", "agent_id")
+			bConv := fmt.Sprintf("/api/v1/conversations/%d", b.conv.ID)
+			cb.do("PATCH", bConv, fmt.Sprintf(`{"team_id":%d}`, aTeam.ID)).wantError(t, http.StatusBadRequest, "invalid", "team_id")
+		})
+
+		t.Run("B's members, teams, labels and canned responses", func(t *testing.T) {
+			for _, path := range []string{"/api/v1/agents", "/api/v1/teams", "/api/v1/labels", "/api/v1/canned_responses", "/api/v1/canned_responses?prefix=" + secretWord} {
+				r := cb.do("GET", path, "")
+				r.ok(t, http.StatusOK, nil)
+				if bytes.Contains(r.body, []byte(secretWord)) || bytes.Contains(r.body, []byte(a.agent.Email)) {
+					t.Errorf("%s shows A's rows: %s", path, r.body)
+				}
+			}
+		})
+
+		t.Run("B's contacts", func(t *testing.T) {
+			for _, q := range []string{"", "?limit=100", "?q=" + secretWord, "?q=" + url.QueryEscape(a.contact.Name)} {
+				for _, ct := range cb.contacts("/api/v1/contacts" + q).Contacts {
+					if ct.WorkspaceID != b.ws.ID {
+						t.Errorf("%q lists A's contact %d", q, ct.ID)
+					}
+				}
+			}
+			if got := cb.list(bContact + "/conversations"); !slices.Equal(got, []int64{b.conv.ID}) {
+				t.Errorf("B's contact's conversations: %v", got)
 			}
 		})
 

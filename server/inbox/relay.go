@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -19,6 +20,27 @@ import (
 func WorkspaceChannel(workspaceID int64) string {
 	return "private-workspace-" + strconv.FormatInt(workspaceID, 10)
 }
+
+// AgentChannel is the private channel of one agent of a workspace (of its
+// Pusher app). The relay publishes on it only what concerns that agent:
+// EventConversationAssigned and EventNoteMentioned.
+func AgentChannel(agentID int64) string {
+	return "private-agent-" + strconv.FormatInt(agentID, 10)
+}
+
+// The events the relay derives from the log for agent channels. Each is
+// the log event it comes from, with the same seq and payload, renamed:
+// seqs on an agent channel increase but have gaps, since most of the log
+// is not for that agent.
+const (
+	// EventConversationAssigned tells an agent a conversation was assigned
+	// to them: from a conversation.updated whose payload's Changed holds
+	// assignee_id, or a conversation.created with an assignee.
+	EventConversationAssigned = "conversation.assigned"
+	// EventNoteMentioned tells each agent @mentioned in a note
+	// (store.Message.Mentions) about it: from a note.created.
+	EventNoteMentioned = "note.mentioned"
+)
 
 // EventLog is what the relay reads from the store and marks in it.
 type EventLog interface {
@@ -40,22 +62,29 @@ type RelayOptions struct {
 	// Interval is how often every workspace is checked for unpublished
 	// events, whether or not anyone called Notify. Default 500 ms.
 	Interval time.Duration
+	// Leader, when set, reports whether this replica runs that periodic
+	// check: in a cluster only the leader sweeps, while every replica
+	// still publishes what it is notified of at once. Nil: always.
+	Leader func() bool
 }
 
 // relayPage is how many events the relay reads per query.
 const relayPage = 100
 
 // Relay publishes each workspace's event log to the hub, after commit and
-// in sequence order. Its progress is a durable mark in the store (the
-// workspace's published seq), so events committed just before a crash are
-// published when the server comes back: delivery is at least once, and
-// clients drop what they have seen by its seq. Events are never published
-// for rolled-back changes, because only committed ones are in the log.
+// in sequence order: every event on WorkspaceChannel, and right after it
+// any agent events derived from it on AgentChannel. Its progress is a
+// durable mark in the store (the workspace's published seq), so events
+// committed just before a crash are published when the server comes back:
+// delivery is at least once, and clients drop what they have seen by its
+// seq. Events are never published for rolled-back changes, because only
+// committed ones are in the log.
 type Relay struct {
 	log      *slog.Logger
 	events   EventLog
 	pub      Publisher
 	interval time.Duration
+	leader   func() bool
 
 	mu      sync.Mutex
 	pending map[int64]struct{}
@@ -71,7 +100,7 @@ func NewRelay(events EventLog, pub Publisher, opts RelayOptions) *Relay {
 		opts.Interval = 500 * time.Millisecond
 	}
 	return &Relay{
-		log: opts.Logger, events: events, pub: pub, interval: opts.Interval,
+		log: opts.Logger, events: events, pub: pub, interval: opts.Interval, leader: opts.Leader,
 		pending: make(map[int64]struct{}), wake: make(chan struct{}, 1),
 	}
 }
@@ -117,6 +146,9 @@ func (r *Relay) Run(ctx context.Context) {
 }
 
 func (r *Relay) sweep(ctx context.Context) {
+	if r.leader != nil && !r.leader() {
+		return
+	}
 	ids, err := r.events.UnpublishedWorkspaces(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -170,6 +202,12 @@ func (r *Relay) publishErr(ctx context.Context, workspaceID int64) error {
 			if err := r.pub.Publish(ctx, app, hub.Event{Name: ev.Kind, Channels: channels, Data: string(data)}); err != nil {
 				return fmt.Errorf("publish event %d: %w", ev.Seq, err)
 			}
+			// The mark moves past ev only once its agent events are out
+			// too, so a failure here republishes ev as well: still at
+			// least once.
+			if err := r.publishToAgents(ctx, app, ev); err != nil {
+				return fmt.Errorf("publish agent events of %d: %w", ev.Seq, err)
+			}
 			seq = ev.Seq
 		}
 		if len(page.Events) > 0 {
@@ -186,4 +224,55 @@ func (r *Relay) publishErr(ctx context.Context, workspaceID int64) error {
 			return nil
 		}
 	}
+}
+
+// publishToAgents publishes the agent events derived from ev, if any.
+func (r *Relay) publishToAgents(ctx context.Context, app *hub.App, ev store.Event) error {
+	name, agents, err := agentEvent(ev)
+	if err != nil {
+		// A payload the relay cannot read is a bug in whatever wrote it,
+		// and retrying will not fix it: skip the agent events rather than
+		// stall the workspace's whole log behind it. The workspace
+		// channel already carried ev.
+		r.log.Error("relay: undecodable event payload", slog.Int64("workspace", ev.WorkspaceID),
+			slog.Int64("seq", ev.Seq), slog.String("kind", ev.Kind), slog.Any("err", err))
+		return nil
+	}
+	if len(agents) == 0 {
+		return nil
+	}
+	channels := make([]string, len(agents))
+	for i, id := range agents {
+		channels[i] = AgentChannel(id)
+	}
+	ev.Kind = name
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", name, err)
+	}
+	return r.pub.Publish(ctx, app, hub.Event{Name: name, Channels: channels, Data: string(data)})
+}
+
+// agentEvent returns the agent event ev gives rise to and the agents it
+// is for, or no agents.
+func agentEvent(ev store.Event) (name string, agents []int64, err error) {
+	switch ev.Kind {
+	case store.EventConversationCreated, store.EventConversationUpdated:
+		var p store.ConversationPayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return "", nil, err
+		}
+		assigned := p.Conversation.AssigneeID != 0 &&
+			(ev.Kind == store.EventConversationCreated || slices.Contains(p.Changed, "assignee_id"))
+		if assigned {
+			return EventConversationAssigned, []int64{p.Conversation.AssigneeID}, nil
+		}
+	case store.EventNoteCreated:
+		var p store.MessagePayload
+		if err := json.Unmarshal(ev.Payload, &p); err != nil {
+			return "", nil, err
+		}
+		return EventNoteMentioned, p.Message.Mentions, nil
+	}
+	return "", nil, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,7 +80,12 @@ func (r *relayRig) message(t *testing.T, body string) {
 // startRelay runs a relay until the returned stop is called.
 func (r *relayRig) startRelay(t *testing.T) (*Relay, func()) {
 	t.Helper()
-	relay := NewRelay(r.st, r.hub, RelayOptions{Interval: 20 * time.Millisecond})
+	return r.startRelayWith(t, RelayOptions{Interval: 20 * time.Millisecond})
+}
+
+func (r *relayRig) startRelayWith(t *testing.T, opts RelayOptions) (*Relay, func()) {
+	t.Helper()
+	relay := NewRelay(r.st, r.hub, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { relay.Run(ctx) })
@@ -97,6 +103,13 @@ type subscriber struct {
 
 func (r *relayRig) subscribe(t *testing.T) *subscriber {
 	t.Helper()
+	return r.subscribeTo(t, WorkspaceChannel(r.ws.ID))
+}
+
+// subscribeTo is subscribe to the given private channels, in order, on one
+// connection.
+func (r *relayRig) subscribeTo(t *testing.T, channels ...string) *subscriber {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(r.srv.URL, "http")+"/app/"+r.ws.AppKey+"?protocol=7", nil)
@@ -109,15 +122,16 @@ func (r *relayRig) subscribe(t *testing.T) *subscriber {
 		SocketID string `json:"socket_id"`
 	}
 	json.Unmarshal([]byte(s.next().Data), &established)
-	channel := WorkspaceChannel(r.ws.ID)
-	sub, _ := json.Marshal(map[string]any{"event": "pusher:subscribe", "data": map[string]string{
-		"channel": channel, "auth": r.ws.AppKey + ":" + hub.Sign(r.ws.AppSecret, established.SocketID+":"+channel),
-	}})
-	if err := c.Write(ctx, websocket.MessageText, sub); err != nil {
-		t.Fatal(err)
-	}
-	if f := s.next(); f.Event != "pusher_internal:subscription_succeeded" {
-		t.Fatalf("subscribe: %+v", f)
+	for _, channel := range channels {
+		sub, _ := json.Marshal(map[string]any{"event": "pusher:subscribe", "data": map[string]string{
+			"channel": channel, "auth": r.ws.AppKey + ":" + hub.Sign(r.ws.AppSecret, established.SocketID+":"+channel),
+		}})
+		if err := c.Write(ctx, websocket.MessageText, sub); err != nil {
+			t.Fatal(err)
+		}
+		if f := s.next(); f.Event != "pusher_internal:subscription_succeeded" || f.Channel != channel {
+			t.Fatalf("subscribe to %s: %+v", channel, f)
+		}
 	}
 	return s
 }
@@ -210,5 +224,25 @@ func TestRelayResumesAfterStop(t *testing.T) {
 			t.Fatalf("published seq %d, want 3", seq)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestRelayOnlyLeaderSweeps: in a cluster every replica publishes what it
+// is notified of, but only the leader sweeps for events nobody notified.
+func TestRelayOnlyLeaderSweeps(t *testing.T) {
+	r := newRelayRig(t)
+	sub := r.subscribe(t)
+	var leader atomic.Bool
+	relay, _ := r.startRelayWith(t, RelayOptions{Interval: 10 * time.Millisecond, Leader: leader.Load})
+	relay.Notify(r.ws.ID)
+	sub.events(1) // notified: published by a follower too
+	r.message(t, "unannounced")
+	time.Sleep(100 * time.Millisecond) // ten sweeps a leader would have run
+	if seq, err := r.st.PublishedSeq(context.Background(), r.ws.ID); err != nil || seq != 1 {
+		t.Fatalf("a follower swept: published seq %d (%v), want 1", seq, err)
+	}
+	leader.Store(true)
+	if got := sub.events(1); got[0] != "2 message.created" {
+		t.Fatalf("leader published %v", got)
 	}
 }

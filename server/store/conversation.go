@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,6 +165,32 @@ func (u ConversationUpdate) Apply(c *Conversation, now time.Time) error {
 	return nil
 }
 
+// ChangedFields lists, by JSON name, the fields a change can set that
+// differ between before and after: status, snoozed_until, assignee_id,
+// team_id, priority and labels. It is ConversationPayload.Changed.
+func ChangedFields(before, after Conversation) []string {
+	var out []string
+	add := func(changed bool, field string) {
+		if changed {
+			out = append(out, field)
+		}
+	}
+	add(before.Status != after.Status, "status")
+	add(!sameTime(before.SnoozedUntil, after.SnoozedUntil), "snoozed_until")
+	add(before.AssigneeID != after.AssigneeID, "assignee_id")
+	add(before.TeamID != after.TeamID, "team_id")
+	add(before.Priority != after.Priority, "priority")
+	add(!slices.Equal(before.Labels, after.Labels), "labels")
+	return out
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
 // AssigneeFilter selects conversations by assignee.
 type AssigneeFilter int
 
@@ -190,6 +217,8 @@ type ConversationFilter struct {
 	// AgentID is the agent "me" refers to; required with AssigneeMe.
 	AgentID int64
 	Label   string
+	// ContactID selects the conversations of one contact.
+	ContactID int64
 	// Unread selects conversations with a message AgentID has not read.
 	Unread bool
 	// Limit is the page size: DefaultPageSize when zero, at most
@@ -212,6 +241,9 @@ func (f *ConversationFilter) Normalize() error {
 	}
 	if f.Assignee < AssigneeAny || f.Assignee > AssigneeUnassigned {
 		return Invalid("assignee", "unknown assignee filter")
+	}
+	if f.ContactID < 0 {
+		return Invalid("contact_id", "must not be negative")
 	}
 	f.Limit = PageSize(f.Limit)
 	if f.Cursor != "" {
@@ -274,15 +306,4 @@ const MaxLabelBytes = 64
 
 // NormalizeLabel trims a label name and checks it: non-empty, bounded, no
 // control characters.
-func NormalizeLabel(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	switch {
-	case name == "":
-		return "", Invalid("label", "must not be empty")
-	case len(name) > MaxLabelBytes:
-		return "", Invalid("label", "longer than %d bytes", MaxLabelBytes)
-	case strings.IndexFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
-		return "", Invalid("label", "must not contain control characters")
-	}
-	return name, nil
-}
+func NormalizeLabel(name string) (string, error) { return labelName("label", name) }

@@ -16,6 +16,40 @@ const (
 	EventNoteCreated         = "note.created"
 )
 
+// The event kinds of workspace settings: teams (membership changes are
+// team.updated), labels and canned responses. Deleting a team appends
+// conversation.updated for each conversation routed to it (team_id unset),
+// then team.deleted; renaming or deleting a label appends
+// conversation.updated for each conversation carrying it, then
+// label.updated or label.deleted. AddLabel creating a label by name
+// appends label.created before its conversation.updated.
+const (
+	EventTeamCreated           = "team.created"
+	EventTeamUpdated           = "team.updated"
+	EventTeamDeleted           = "team.deleted"
+	EventLabelCreated          = "label.created"
+	EventLabelUpdated          = "label.updated"
+	EventLabelDeleted          = "label.deleted"
+	EventCannedResponseCreated = "canned_response.created"
+	EventCannedResponseUpdated = "canned_response.updated"
+	EventCannedResponseDeleted = "canned_response.deleted"
+)
+
+// The contact event kinds. A merge appends conversation.updated for each
+// conversation it moves, then contact.merged.
+const (
+	EventContactCreated = "contact.created"
+	EventContactUpdated = "contact.updated"
+	EventContactDeleted = "contact.deleted"
+	EventContactMerged  = "contact.merged"
+)
+
+// EventWorkspaceImported is appended, once, by a bulk load
+// (BulkLoader) in place of an event per row it wrote; its payload is an
+// ImportPayload, counts only. A client that sees it refetches its lists
+// instead of patching them.
+const EventWorkspaceImported = "workspace.imported"
+
 // Event is one entry of a workspace's append-only event log. Seq is
 // strictly increasing and gap-free within the workspace: every committed
 // change gets the next number, and a rolled-back one gets none.
@@ -36,12 +70,41 @@ type (
 		Conversation Conversation `json:"conversation"`
 		// AgentID is the reader of conversation.read.
 		AgentID int64 `json:"agent_id,omitempty"`
+		// Changed names the fields of Conversation, by JSON name, that a
+		// conversation.updated changed (see ChangedFields): a consumer
+		// tells an assignment from a status change without the previous
+		// state. Empty when an update set fields to what they were.
+		Changed []string `json:"changed,omitempty"`
 	}
 	// MessagePayload is the payload of message.* and note.created events;
 	// Conversation is the conversation after the change (new activity time).
 	MessagePayload struct {
 		Message      Message      `json:"message"`
 		Conversation Conversation `json:"conversation"`
+	}
+	// TeamPayload is the payload of team.* events: the team after the
+	// change, or as it was for team.deleted.
+	TeamPayload struct {
+		Team Team `json:"team"`
+	}
+	// LabelPayload is the payload of label.* events: the label after the
+	// change, or as it was for label.deleted. PreviousName is the name a
+	// label.updated renamed it from.
+	LabelPayload struct {
+		Label        Label  `json:"label"`
+		PreviousName string `json:"previous_name,omitempty"`
+	}
+	// CannedResponsePayload is the payload of canned_response.* events.
+	CannedResponsePayload struct {
+		CannedResponse CannedResponse `json:"canned_response"`
+	}
+	// ContactPayload is the payload of contact.* events: the contact after
+	// the change, or as it was for contact.deleted. For contact.merged it
+	// is the surviving contact, and MergedID the contact merged into it
+	// and deleted.
+	ContactPayload struct {
+		Contact  Contact `json:"contact"`
+		MergedID int64   `json:"merged_id,omitempty"`
 	}
 )
 

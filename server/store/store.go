@@ -49,19 +49,52 @@ type Store interface {
 	AuthenticateToken(ctx context.Context, plaintext string) (Principal, error)
 	RevokeAPIToken(ctx context.Context, workspaceID, tokenID int64) error
 
-	// CreateTeam creates a team; a taken name is ErrConflict.
-	CreateTeam(ctx context.Context, workspaceID int64, t NewTeam) (Team, error)
-	// AddTeamMember adds a member of the workspace to a team; adding twice
-	// is fine.
-	AddTeamMember(ctx context.Context, workspaceID, teamID, agentID int64) error
-	ListTeams(ctx context.Context, workspaceID int64) ([]Team, error)
-
-	// CreateCannedResponse saves a reply; a taken short code is
+	// CreateTeam creates a team and appends team.created; a taken name is
 	// ErrConflict.
+	CreateTeam(ctx context.Context, workspaceID int64, t NewTeam) (Team, error)
+	// AddTeamMember adds a member of the workspace to a team and appends
+	// team.updated; adding twice is fine and appends nothing. An agent
+	// who is not a member of the workspace is invalid (field agent_id).
+	AddTeamMember(ctx context.Context, workspaceID, teamID, agentID int64) error
+	// RemoveTeamMember takes an agent off a team and appends
+	// team.updated; removing a non-member is fine and appends nothing.
+	RemoveTeamMember(ctx context.Context, workspaceID, teamID, agentID int64) error
+	ListTeams(ctx context.Context, workspaceID int64) ([]Team, error)
+	Team(ctx context.Context, workspaceID, teamID int64) (Team, error)
+	// UpdateTeam applies u and appends team.updated; a taken name is
+	// ErrConflict.
+	UpdateTeam(ctx context.Context, workspaceID, teamID int64, u TeamUpdate) (Team, error)
+	// DeleteTeam deletes a team. The conversations routed to it are
+	// unrouted (team_id unset), each appending conversation.updated,
+	// before team.deleted, all in one transaction.
+	DeleteTeam(ctx context.Context, workspaceID, teamID int64) error
+
+	// ListLabels returns the workspace's labels by name.
+	ListLabels(ctx context.Context, workspaceID int64) ([]Label, error)
+	// CreateLabel creates a label and appends label.created; a taken name
+	// is ErrConflict.
+	CreateLabel(ctx context.Context, workspaceID int64, l NewLabel) (Label, error)
+	// UpdateLabel applies u and appends label.updated; a taken name is
+	// ErrConflict. A rename first appends conversation.updated for each
+	// conversation carrying the label.
+	UpdateLabel(ctx context.Context, workspaceID, labelID int64, u LabelUpdate) (Label, error)
+	// DeleteLabel deletes a label, taking it off every conversation
+	// (each appending conversation.updated) before label.deleted, all in
+	// one transaction.
+	DeleteLabel(ctx context.Context, workspaceID, labelID int64) error
+
+	// CreateCannedResponse saves a reply and appends
+	// canned_response.created; a taken short code is ErrConflict.
 	CreateCannedResponse(ctx context.Context, workspaceID int64, c CannedResponse) (CannedResponse, error)
 	// ListCannedResponses returns the replies whose short code starts
 	// with prefix (all for ""), by short code.
 	ListCannedResponses(ctx context.Context, workspaceID int64, prefix string) ([]CannedResponse, error)
+	// UpdateCannedResponse applies u and appends canned_response.updated;
+	// a taken short code is ErrConflict.
+	UpdateCannedResponse(ctx context.Context, workspaceID, id int64, u CannedResponseUpdate) (CannedResponse, error)
+	// DeleteCannedResponse deletes a reply and appends
+	// canned_response.deleted.
+	DeleteCannedResponse(ctx context.Context, workspaceID, id int64) error
 
 	CreateInbox(ctx context.Context, workspaceID int64, in NewInbox) (Inbox, error)
 	Inbox(ctx context.Context, workspaceID, inboxID int64) (Inbox, error)
@@ -70,6 +103,28 @@ type Store interface {
 	// from c with that identity; created says which.
 	UpsertContact(ctx context.Context, workspaceID int64, id Identity, c NewContact) (contact Contact, created bool, err error)
 	Contact(ctx context.Context, workspaceID, contactID int64) (Contact, error)
+	// CreateContact creates a contact known by ids (none is fine) and
+	// appends contact.created; an identity another contact already has is
+	// ErrConflict.
+	CreateContact(ctx context.Context, workspaceID int64, c NewContact, ids []Identity) (Contact, Event, error)
+	// ListContacts pages contacts newest first by id, optionally only those
+	// matching a full-text query (see ContactFilter).
+	ListContacts(ctx context.Context, workspaceID int64, f ContactFilter) (ContactPage, error)
+	// UpdateContact applies u (attributes merge key by key, see
+	// ContactUpdate) and appends contact.updated.
+	UpdateContact(ctx context.Context, workspaceID, contactID int64, u ContactUpdate) (Contact, Event, error)
+	// DeleteContact deletes a contact with its identities and appends
+	// contact.deleted. A contact with conversations is ErrConflict: it can
+	// be merged into another, and erasing a customer's history is a
+	// separate data-rights operation.
+	DeleteContact(ctx context.Context, workspaceID, contactID int64) (Event, error)
+	// MergeContacts moves fromID's identities and conversations to intoID,
+	// fills intoID's fields from fromID (MergeContactFields) and deletes
+	// fromID, appending conversation.updated for each moved conversation
+	// and then contact.merged, all in one transaction. Merging a contact
+	// into itself is invalid (field from_id); either id unknown is
+	// ErrNotFound, so of two identical merges racing, the loser gets it.
+	MergeContacts(ctx context.Context, workspaceID, intoID, fromID int64) (Contact, []Event, error)
 
 	// CreateConversation creates a conversation and appends
 	// conversation.created.
@@ -77,11 +132,13 @@ type Store interface {
 	Conversation(ctx context.Context, workspaceID, conversationID int64) (Conversation, error)
 	// ListConversations pages conversations by last activity, newest first.
 	ListConversations(ctx context.Context, workspaceID int64, f ConversationFilter) (ConversationPage, error)
-	// UpdateConversation applies u and appends conversation.updated.
+	// UpdateConversation applies u and appends conversation.updated, its
+	// payload naming the fields that changed (ConversationPayload.Changed).
 	UpdateConversation(ctx context.Context, workspaceID, conversationID int64, u ConversationUpdate) (Conversation, Event, error)
-	// AddLabel labels a conversation, creating the label by name if needed;
-	// RemoveLabel takes it off. Both append conversation.updated, unless
-	// nothing changed, when the returned Event is zero.
+	// AddLabel labels a conversation, creating the label by name if needed
+	// (and appending label.created first); RemoveLabel takes it off. Both
+	// append conversation.updated, unless nothing changed, when the
+	// returned Event is zero.
 	AddLabel(ctx context.Context, workspaceID, conversationID int64, label string) (Conversation, Event, error)
 	RemoveLabel(ctx context.Context, workspaceID, conversationID int64, label string) (Conversation, Event, error)
 	// MarkRead records that agentID has read the conversation up to its

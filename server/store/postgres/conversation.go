@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -114,6 +115,9 @@ func (s *Store) ListConversations(ctx context.Context, workspaceID int64, f stor
 	if f.TeamID != 0 {
 		where = append(where, "c.team_id = "+arg(f.TeamID))
 	}
+	if f.ContactID != 0 {
+		where = append(where, "c.contact_id = "+arg(f.ContactID))
+	}
 	switch f.Assignee {
 	case store.AssigneeMe:
 		where = append(where, "c.assignee_id = "+arg(f.AgentID))
@@ -163,6 +167,7 @@ func (s *Store) UpdateConversation(ctx context.Context, workspaceID, id int64, u
 		if c, err = conversationIn(ctx, tx, workspaceID, id, true); err != nil {
 			return err
 		}
+		before := c
 		now := store.Now()
 		if err := u.Apply(&c, now); err != nil {
 			return err
@@ -179,7 +184,8 @@ func (s *Store) UpdateConversation(ctx context.Context, workspaceID, id int64, u
 		if err != nil {
 			return err
 		}
-		ev, err = appendEvent(ctx, tx, workspaceID, store.EventConversationUpdated, c.ID, store.ConversationPayload{Conversation: c}, now)
+		ev, err = appendEvent(ctx, tx, workspaceID, store.EventConversationUpdated, c.ID,
+			store.ConversationPayload{Conversation: c, Changed: store.ChangedFields(before, c)}, now)
 		return err
 	})
 	if err != nil {
@@ -196,13 +202,25 @@ func (s *Store) AddLabel(ctx context.Context, workspaceID, id int64, label strin
 	}
 	return s.changeLabel(ctx, workspaceID, id, func(tx pgx.Tx) (pgconn.CommandTag, error) {
 		now := store.Now()
-		if _, err := tx.Exec(ctx, `INSERT INTO labels (workspace_id, name, created_at) VALUES ($1, $2, $3)
-			ON CONFLICT (workspace_id, name) DO NOTHING`, workspaceID, label, now); err != nil {
+		created, err := scanLabel(tx.QueryRow(ctx, `INSERT INTO labels (workspace_id, name, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (workspace_id, name) DO NOTHING RETURNING `+labelCols, workspaceID, label, now))
+		switch {
+		case err == nil:
+			if _, err := appendEvent(ctx, tx, workspaceID, store.EventLabelCreated, 0, store.LabelPayload{Label: created}, now); err != nil {
+				return pgconn.CommandTag{}, err
+			}
+		case !errors.Is(err, pgx.ErrNoRows): // no row: the label exists
 			return pgconn.CommandTag{}, err
 		}
-		return tx.Exec(ctx, `INSERT INTO conversation_labels (workspace_id, conversation_id, label_id, created_at)
+		tag, err := tx.Exec(ctx, `INSERT INTO conversation_labels (workspace_id, conversation_id, label_id, created_at)
 			SELECT $1, $2, id, $4 FROM labels WHERE workspace_id = $1 AND name = $3
 			ON CONFLICT DO NOTHING`, workspaceID, id, label, now)
+		if isForeignKey(err) {
+			// DeleteLabel removed the label after this statement
+			// found it.
+			err = store.ErrConflict
+		}
+		return tag, err
 	})
 }
 
@@ -239,7 +257,8 @@ func (s *Store) changeLabel(ctx context.Context, workspaceID, id int64, change f
 		if tag.RowsAffected() == 0 {
 			return nil // unchanged: no event
 		}
-		ev, err = appendEvent(ctx, tx, workspaceID, store.EventConversationUpdated, c.ID, store.ConversationPayload{Conversation: c}, store.Now())
+		ev, err = appendEvent(ctx, tx, workspaceID, store.EventConversationUpdated, c.ID,
+			store.ConversationPayload{Conversation: c, Changed: []string{"labels"}}, store.Now())
 		return err
 	})
 	if err != nil {

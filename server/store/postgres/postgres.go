@@ -5,8 +5,11 @@
 // workspace's event_seq with UPDATE ... RETURNING. That row lock is held to
 // commit, so within a workspace events are numbered in commit order with no
 // gaps (a rollback returns the number) — something a SEQUENCE cannot give.
-// Lock order, to stay deadlock-free: a transaction locks at most one
-// conversation row, then the workspace row, never the other way round.
+// Lock order, to stay deadlock-free: a team or label row first (deleting
+// or renaming one), or contact rows in ascending id order (editing,
+// deleting or merging contacts), then conversation rows — one, or several
+// in ascending id order (see lockConversations) — then the workspace row,
+// never the other way round.
 package postgres
 
 import (

@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
@@ -146,6 +148,9 @@ func (s *Store) ListConversations(ctx context.Context, workspaceID int64, f stor
 	if f.TeamID != 0 {
 		where, args = append(where, "c.team_id = ?"), append(args, f.TeamID)
 	}
+	if f.ContactID != 0 {
+		where, args = append(where, "c.contact_id = ?"), append(args, f.ContactID)
+	}
 	switch f.Assignee {
 	case store.AssigneeMe:
 		where, args = append(where, "c.assignee_id = ?"), append(args, f.AgentID)
@@ -205,6 +210,7 @@ func (s *Store) UpdateConversation(ctx context.Context, workspaceID, id int64, u
 		if c, err = conversationIn(ctx, tx, workspaceID, id); err != nil {
 			return err
 		}
+		before := c
 		now := store.Now()
 		if err := u.Apply(&c, now); err != nil {
 			return err
@@ -221,7 +227,8 @@ func (s *Store) UpdateConversation(ctx context.Context, workspaceID, id int64, u
 		if err != nil {
 			return err
 		}
-		ev, err = appendEvent(ctx, tx, workspaceID, store.EventConversationUpdated, c.ID, store.ConversationPayload{Conversation: c}, now)
+		ev, err = appendEvent(ctx, tx, workspaceID, store.EventConversationUpdated, c.ID,
+			store.ConversationPayload{Conversation: c, Changed: store.ChangedFields(before, c)}, now)
 		return err
 	})
 	if err != nil {
@@ -236,14 +243,20 @@ func (s *Store) AddLabel(ctx context.Context, workspaceID, id int64, label strin
 	if err != nil {
 		return store.Conversation{}, store.Event{}, fmt.Errorf("store: add label: %w", err)
 	}
-	return s.changeLabel(ctx, workspaceID, id, func(tx *sql.Tx, now int64) (sql.Result, error) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO labels (workspace_id, name, created_at) VALUES (?, ?, ?)
-			ON CONFLICT (workspace_id, name) DO NOTHING`, workspaceID, label, now); err != nil {
+	return s.changeLabel(ctx, workspaceID, id, func(tx *sql.Tx, now time.Time) (sql.Result, error) {
+		created, err := scanLabel(tx.QueryRowContext(ctx, `INSERT INTO labels (workspace_id, name, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (workspace_id, name) DO NOTHING RETURNING `+labelCols, workspaceID, label, micros(now)))
+		switch {
+		case err == nil:
+			if _, err := appendEvent(ctx, tx, workspaceID, store.EventLabelCreated, 0, store.LabelPayload{Label: created}, now); err != nil {
+				return nil, err
+			}
+		case !errors.Is(err, sql.ErrNoRows): // no row: the label exists
 			return nil, err
 		}
 		return tx.ExecContext(ctx, `INSERT INTO conversation_labels (workspace_id, conversation_id, label_id, created_at)
 			SELECT ?1, ?2, id, ?4 FROM labels WHERE workspace_id = ?1 AND name = ?3
-			ON CONFLICT DO NOTHING`, workspaceID, id, label, now)
+			ON CONFLICT DO NOTHING`, workspaceID, id, label, micros(now))
 	})
 }
 
@@ -253,13 +266,13 @@ func (s *Store) RemoveLabel(ctx context.Context, workspaceID, id int64, label st
 	if err != nil {
 		return store.Conversation{}, store.Event{}, fmt.Errorf("store: remove label: %w", err)
 	}
-	return s.changeLabel(ctx, workspaceID, id, func(tx *sql.Tx, _ int64) (sql.Result, error) {
+	return s.changeLabel(ctx, workspaceID, id, func(tx *sql.Tx, _ time.Time) (sql.Result, error) {
 		return tx.ExecContext(ctx, `DELETE FROM conversation_labels WHERE workspace_id = ?1 AND conversation_id = ?2
 			AND label_id = (SELECT id FROM labels WHERE workspace_id = ?1 AND name = ?3)`, workspaceID, id, label)
 	})
 }
 
-func (s *Store) changeLabel(ctx context.Context, workspaceID, id int64, change func(*sql.Tx, int64) (sql.Result, error)) (store.Conversation, store.Event, error) {
+func (s *Store) changeLabel(ctx context.Context, workspaceID, id int64, change func(*sql.Tx, time.Time) (sql.Result, error)) (store.Conversation, store.Event, error) {
 	var (
 		c  store.Conversation
 		ev store.Event
@@ -269,7 +282,7 @@ func (s *Store) changeLabel(ctx context.Context, workspaceID, id int64, change f
 			return err
 		}
 		now := store.Now()
-		res, err := change(tx, micros(now))
+		res, err := change(tx, now)
 		if err != nil {
 			return err
 		}
@@ -279,7 +292,8 @@ func (s *Store) changeLabel(ctx context.Context, workspaceID, id int64, change f
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err // unchanged: no event
 		}
-		ev, err = appendEvent(ctx, tx, workspaceID, store.EventConversationUpdated, c.ID, store.ConversationPayload{Conversation: c}, now)
+		ev, err = appendEvent(ctx, tx, workspaceID, store.EventConversationUpdated, c.ID,
+			store.ConversationPayload{Conversation: c, Changed: []string{"labels"}}, now)
 		return err
 	})
 	if err != nil {

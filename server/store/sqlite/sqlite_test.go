@@ -83,3 +83,8 @@ func TestRefusesNewerSchema(t *testing.T) {
 func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(t testing.TB) store.Store { return open(t) })
 }
+
+// BenchmarkScale compares with the Postgres store's: see storetest.BenchScale.
+func BenchmarkScale(b *testing.B) {
+	storetest.BenchScale(b, func(t testing.TB) store.Store { return open(t) })
+}

@@ -28,7 +28,7 @@ func Bench(b *testing.B, open Opener) {
 			must(b, err)
 			lat = append(lat, time.Since(start))
 		}
-		reportLatency(b, lat)
+		reportLatency(b, lat, "msgs/s")
 	})
 	b.Run("InboundMessageParallel", func(b *testing.B) {
 		s := open(b)
@@ -97,7 +97,9 @@ func Bench(b *testing.B, open Opener) {
 	})
 }
 
-func reportLatency(b *testing.B, lat []time.Duration) {
+// reportLatency reports the median and 99th percentile of lat, and the
+// operations per second as rateUnit.
+func reportLatency(b *testing.B, lat []time.Duration, rateUnit string) {
 	if len(lat) == 0 {
 		return
 	}
@@ -105,5 +107,5 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	pct := func(p float64) float64 { return float64(lat[int(float64(len(lat)-1)*p)].Microseconds()) }
 	b.ReportMetric(pct(0.50), "p50-µs")
 	b.ReportMetric(pct(0.99), "p99-µs")
-	b.ReportMetric(float64(len(lat))/b.Elapsed().Seconds(), "msgs/s")
+	b.ReportMetric(float64(len(lat))/b.Elapsed().Seconds(), rateUnit)
 }

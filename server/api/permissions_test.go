@@ -1,0 +1,201 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-inbox/switchboard/hub"
+	"github.com/switchboard-inbox/switchboard/server/access"
+	"github.com/switchboard-inbox/switchboard/server/api"
+	"github.com/switchboard-inbox/switchboard/server/store"
+)
+
+// member adds an agent with role to the tenant's workspace and returns
+// them with a token of tokenRole ("" for their own role).
+func member(t testing.TB, st store.Store, tn tenant, role, tokenRole store.Role) (store.Agent, string) {
+	t.Helper()
+	a, err := st.CreateAgent(ctx(t), tn.ws.ID, store.NewAgent{Email: unique(string(role)) + "@example.com", Name: "Member " + string(role), Role: role})
+	must(t, err)
+	_, token, err := st.CreateAPIToken(ctx(t), tn.ws.ID, store.NewAPIToken{AgentID: a.ID, Name: "test", Role: tokenRole})
+	must(t, err)
+	return a, token
+}
+
+func newTeam(t testing.TB, st store.Store, workspaceID int64) store.Team {
+	t.Helper()
+	team, err := st.CreateTeam(ctx(t), workspaceID, store.NewTeam{Name: unique("team ")})
+	must(t, err)
+	return team
+}
+
+func newLabel(t testing.TB, st store.Store, workspaceID int64) store.Label {
+	t.Helper()
+	l, err := st.CreateLabel(ctx(t), workspaceID, store.NewLabel{Name: unique("label ")})
+	must(t, err)
+	return l
+}
+
+func newCanned(t testing.TB, st store.Store, workspaceID int64) store.CannedResponse {
+	t.Helper()
+	c, err := st.CreateCannedResponse(ctx(t), workspaceID, store.CannedResponse{ShortCode: unique("code"), Content: "Hello"})
+	must(t, err)
+	return c
+}
+
+// TestPermissions calls every route as each role and checks it is
+// answered as the route's permission says: 403 "forbidden" naming the
+// permission, with nothing written, or the route's success status. The
+// need column is the specification of which permission each route
+// declares.
+func TestPermissions(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		base, _ := newServer(t, st)
+		a := newTenant(t, st)
+		_, adminToken := member(t, st, a, store.RoleAdmin, "")
+		agent, agentToken := member(t, st, a, store.RoleAgent, "")
+		_, weakToken := member(t, st, a, store.RoleAdmin, store.RoleAgent)
+		callers := []struct {
+			name  string
+			role  store.Role // effective
+			token string
+		}{
+			{"owner", store.RoleOwner, a.token},
+			{"admin", store.RoleAdmin, adminToken},
+			{"agent", store.RoleAgent, agentToken},
+			{"admin with an agent token", store.RoleAgent, weakToken},
+		}
+		conv := fmt.Sprintf("/api/v1/conversations/%d", a.conv.ID)
+		contact := fmt.Sprintf("/api/v1/contacts/%d", a.contact.ID)
+		ws := a.ws.ID
+
+		// Each route builds its own fixture per call, so that every
+		// permitted caller can succeed.
+		routes := []struct {
+			need   access.Action
+			method string
+			path   func() string
+			body   string
+			status int
+		}{
+			{access.ReadInbox, "GET", fixed("/api/v1/me"), "", 200},
+			{access.ReadInbox, "GET", fixed("/api/v1/agents"), "", 200},
+			{access.ReadInbox, "GET", fixed("/api/v1/conversations"), "", 200},
+			{access.ReadInbox, "GET", fixed(conv), "", 200},
+			{access.ReadInbox, "POST", fixed(conv + "/read"), "", 204},
+			{access.ReadInbox, "GET", fixed(conv + "/messages"), "", 200},
+			{access.ReadInbox, "GET", fixed("/api/v1/contacts"), "", 200},
+			{access.ReadInbox, "GET", fixed(contact), "", 200},
+			{access.ReadInbox, "GET", fixed(contact + "/conversations"), "", 200},
+			{access.ReadInbox, "GET", fixed("/api/v1/teams"), "", 200},
+			{access.ReadInbox, "GET", func() string { return fmt.Sprintf("/api/v1/teams/%d", newTeam(t, st, ws).ID) }, "", 200},
+			{access.ReadInbox, "GET", fixed("/api/v1/labels"), "", 200},
+			{access.ReadInbox, "GET", fixed("/api/v1/canned_responses?prefix=c"), "", 200},
+			{access.ReadInbox, "GET", fixed("/api/v1/events"), "", 200},
+			{access.ReadInbox, "GET", fixed("/api/v1/search?q=hello"), "", 200},
+
+			{access.ReplyToConversation, "POST", fixed(conv + "/messages"), `{"body":"hello"}`, 201},
+			{access.ReplyToConversation, "POST", fixed(conv + "/messages"), fmt.Sprintf(`{"body":"look","type":"note","mentions":[%d]}`, agent.ID), 201},
+
+			{access.UpdateConversation, "PATCH", fixed(conv), `{"priority":"high"}`, 200},
+			{access.UpdateConversation, "POST", fixed(conv + "/labels"), `{"label":"vip"}`, 200},
+			{access.UpdateConversation, "DELETE", fixed(conv + "/labels/vip"), "", 200},
+
+			{access.ManageContacts, "POST", fixed("/api/v1/contacts"), `{"name":"New customer"}`, 201},
+			{access.ManageContacts, "PATCH", fixed(contact), `{"name":"Renamed customer"}`, 200},
+
+			{access.ManageTeams, "POST", fixed("/api/v1/teams"), "", 201},
+			{access.ManageTeams, "PATCH", func() string { return fmt.Sprintf("/api/v1/teams/%d", newTeam(t, st, ws).ID) }, `{"description":"d"}`, 200},
+			{access.ManageTeams, "DELETE", func() string { return fmt.Sprintf("/api/v1/teams/%d", newTeam(t, st, ws).ID) }, "", 204},
+			{access.ManageTeams, "PUT", func() string { return fmt.Sprintf("/api/v1/teams/%d/members/%d", newTeam(t, st, ws).ID, agent.ID) }, "", 200},
+			{access.ManageTeams, "DELETE", func() string {
+				team := newTeam(t, st, ws)
+				must(t, st.AddTeamMember(ctx(t), ws, team.ID, agent.ID))
+				return fmt.Sprintf("/api/v1/teams/%d/members/%d", team.ID, agent.ID)
+			}, "", 200},
+
+			{access.ManageLabels, "POST", fixed("/api/v1/labels"), "", 201},
+			{access.ManageLabels, "PATCH", func() string { return fmt.Sprintf("/api/v1/labels/%d", newLabel(t, st, ws).ID) }, `{"color":"#123456"}`, 200},
+			{access.ManageLabels, "DELETE", func() string { return fmt.Sprintf("/api/v1/labels/%d", newLabel(t, st, ws).ID) }, "", 204},
+
+			{access.ManageCannedResponses, "POST", fixed("/api/v1/canned_responses"), "", 201},
+			{access.ManageCannedResponses, "PATCH", func() string { return fmt.Sprintf("/api/v1/canned_responses/%d", newCanned(t, st, ws).ID) }, `{"content":"Hi"}`, 200},
+			{access.ManageCannedResponses, "DELETE", func() string { return fmt.Sprintf("/api/v1/canned_responses/%d", newCanned(t, st, ws).ID) }, "", 204},
+		}
+		for _, rt := range routes {
+			for _, caller := range callers {
+				path, body := rt.path(), rt.body
+				if body == "" && rt.method == "POST" && rt.status == 201 {
+					// Creations need a name nobody took yet.
+					switch {
+					case strings.HasSuffix(path, "/teams"), strings.HasSuffix(path, "/labels"):
+						body = fmt.Sprintf(`{"name":%q}`, unique("new "))
+					case strings.HasSuffix(path, "/canned_responses"):
+						body = fmt.Sprintf(`{"short_code":%q,"content":"x"}`, unique("new"))
+					}
+				}
+				t.Run(fmt.Sprintf("%s %s as %s", rt.method, path, caller.name), func(t *testing.T) {
+					c := client{t: t, base: base, token: caller.token}
+					before := latestSeq(t, st, ws)
+					r := c.do(rt.method, path, body)
+					if access.Can(caller.role, rt.need) {
+						r.ok(t, rt.status, nil)
+						return
+					}
+					e := r.wantError(t, http.StatusForbidden, "forbidden", "")
+					if !strings.Contains(e.Error.Message, string(rt.need)) {
+						t.Errorf("403 message %q does not name %s", e.Error.Message, rt.need)
+					}
+					if after := latestSeq(t, st, ws); after != before {
+						t.Errorf("a refused request appended events %d..%d", before+1, after)
+					}
+				})
+			}
+		}
+	})
+}
+
+func fixed(path string) func() string { return func() string { return path } }
+
+func latestSeq(t testing.TB, st store.Store, workspaceID int64) int64 {
+	t.Helper()
+	page, err := st.EventsAfter(ctx(t), workspaceID, 0, 1)
+	must(t, err)
+	return page.LatestSeq
+}
+
+// TestPusherAuthAgentChannels: every member may subscribe to their own
+// agent channel, where the relay tells them of assignments and mentions,
+// and to no one else's, whatever their role.
+func TestPusherAuthAgentChannels(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st store.Store) {
+		srv := httptest.NewServer(api.NewPusherAuth(st, api.Options{}))
+		t.Cleanup(srv.Close)
+		a := newTenant(t, st)
+		agent, agentToken := member(t, st, a, store.RoleAgent, "")
+		const sock = "123.456"
+		for _, tc := range []struct {
+			name, token string
+			agentID     int64
+			status      int
+		}{
+			{"agent, own channel", agentToken, agent.ID, 200},
+			{"agent, the owner's channel", agentToken, a.agent.ID, 403},
+			{"owner, own channel", a.token, a.agent.ID, 200},
+			{"owner, an agent's channel", a.token, agent.ID, 403},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				ch := fmt.Sprintf("private-agent-%d", tc.agentID)
+				r := postAuth(t, srv.URL, tc.token, sock, ch)
+				if r.status != tc.status {
+					t.Fatalf("status %d, want %d", r.status, tc.status)
+				}
+				if want := a.ws.AppKey + ":" + hub.Sign(a.ws.AppSecret, sock+":"+ch); tc.status == 200 && r.Auth != want {
+					t.Errorf("auth %q, want %q", r.Auth, want)
+				}
+			})
+		}
+	})
+}
