@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/hub/webhook"
 	"github.com/switchboard-inbox/switchboard/server"
 	"github.com/switchboard-inbox/switchboard/server/api"
+	"github.com/switchboard-inbox/switchboard/server/auth"
 	"github.com/switchboard-inbox/switchboard/server/bench"
 	"github.com/switchboard-inbox/switchboard/server/config"
 	"github.com/switchboard-inbox/switchboard/server/inbox"
@@ -137,6 +139,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.Close()
+	signIn, err := newSignIn(cfg, st, ln.Addr().String(), log)
+	if err != nil {
+		return err
+	}
 	apps := &inbox.Apps{Static: static, Workspaces: st}
 	webhooks := webhook.New(webhook.Options{
 		Logger:        log,
@@ -170,22 +176,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		return err
 	}
-	// The relay publishes the inbox's committed events to the hub.
+	// The relay publishes the inbox's committed events to the hub; the
+	// sign-in's sweeper deletes expired sessions.
 	relayOpts := inbox.RelayOptions{Logger: log}
 	if cl, ok := broker.(*rediscluster.Cluster); ok {
 		relayOpts.Leader = cl.Leader
 	}
 	relay := inbox.NewRelay(st, h, relayOpts)
-	relayCtx, cancelRelay := context.WithCancel(context.Background())
-	relayDone := make(chan struct{})
-	go func() {
-		defer close(relayDone)
-		relay.Run(relayCtx)
-	}()
-	stopRelay := func() {
-		cancelRelay()
-		<-relayDone
-	}
+	stopBackground := startBackground(relay.Run, signIn.Run)
 
 	srv := &http.Server{
 		Handler: server.New(server.Options{
@@ -199,8 +197,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				Logger:       log,
 				MaxBodyBytes: cfg.MaxRequestBytes,
 				OnCommit:     relay.Notify,
+				// A removed member's or revoked token's agent loses its
+				// open connections at once.
+				OnAccessRevoked: (&inbox.AccessRevoker{Workspaces: st, Hub: h, Logger: log}).AccessRevoked,
+				Sessions:        signIn,
 			}),
-			PusherAuth: api.NewPusherAuth(st, api.Options{Logger: log}),
+			PusherAuth:     api.NewPusherAuth(st, api.Options{Logger: log, Sessions: signIn}),
+			PusherUserAuth: api.NewPusherUserAuth(st, api.Options{Logger: log, Sessions: signIn}),
+			Auth:           signIn,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -213,7 +217,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	select {
 	case err := <-served:
 		err = fmt.Errorf("serve: %w", err)
-		stopRelay()
+		stopBackground()
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
 		return errors.Join(err, h.Shutdown(sctx), webhooks.Close(sctx))
@@ -229,7 +233,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http: %w", err))
 	}
-	stopRelay()
+	stopBackground()
 	if err := h.Shutdown(sctx); err != nil {
 		errs = append(errs, err)
 	}
@@ -244,6 +248,50 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// startBackground runs each fn in a goroutine of its own until the
+// returned stop is called; stop cancels their context and waits for them
+// all to return.
+func startBackground(fns ...func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, fn := range fns {
+		wg.Go(func() { fn(ctx) })
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// newSignIn returns browser sign-in as configured: Google when its
+// client is set, the development sign-in when asked for (on loopback
+// only, which config has checked and auth.New checks again against the
+// address actually bound).
+func newSignIn(cfg *config.Config, st store.Store, boundAddr string, log *slog.Logger) (*auth.Auth, error) {
+	opts := auth.Options{
+		Store:       st,
+		Logger:      log,
+		PublicURL:   cfg.PublicURL,
+		TrustProxy:  cfg.TrustProxy,
+		DevLogin:    cfg.DevLogin,
+		ListenAddr:  boundAddr,
+		Lifetime:    cfg.SessionLifetime,
+		IdleTimeout: cfg.SessionIdleTimeout,
+	}
+	if cfg.GoogleClientID != "" {
+		opts.Google = &auth.Google{ClientID: cfg.GoogleClientID, ClientSecret: cfg.GoogleClientSecret}
+	}
+	a, err := auth.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("sign-in: %w", err)
+	}
+	if cfg.DevLogin {
+		log.Warn("DEVELOPMENT SIGN-IN ENABLED at " + auth.DevPath + ": anyone who can reach this address can sign in as anyone. " +
+			"Unset SWITCHBOARD_DEV_LOGIN and configure Google sign-in for real use.")
+	}
+	return a, nil
 }
 
 // newBroker returns the Redis cluster broker when SWITCHBOARD_REDIS_URL is

@@ -229,6 +229,16 @@ func TestServeRefusesToStart(t *testing.T) {
 			wantInErr: []string{"SWITCHBOARD_APP_KEY", "SWITCHBOARD_APP_SECRET"},
 		},
 		{
+			name:      "the development sign-in off loopback names both settings",
+			env:       withApp(map[string]string{"SWITCHBOARD_ADDR": "0.0.0.0:0", "SWITCHBOARD_DEV_LOGIN": "1"}),
+			wantInErr: []string{"SWITCHBOARD_DEV_LOGIN", "SWITCHBOARD_ADDR"},
+		},
+		{
+			name:      "Google sign-in without the public URL",
+			env:       withApp(map[string]string{"SWITCHBOARD_GOOGLE_CLIENT_ID": "id", "SWITCHBOARD_GOOGLE_CLIENT_SECRET": "secret"}),
+			wantInErr: []string{"SWITCHBOARD_PUBLIC_URL"},
+		},
+		{
 			name:      "an address in use names the variable",
 			env:       withApp(map[string]string{"SWITCHBOARD_ADDR": busy.Addr().String()}),
 			wantInErr: []string{"SWITCHBOARD_ADDR", busy.Addr().String()},
@@ -940,4 +950,115 @@ func latestSeq(t *testing.T, path string, workspaceID int64) int64 {
 		t.Fatal(err)
 	}
 	return page.LatestSeq
+}
+
+// TestServeRevocationClosesConnections: revoking an agent's API token, or
+// removing a member, through the REST API closes at once, with 4009, the
+// websocket connections signed in (pusher:signin) as that agent to the
+// workspace's app, and no one else's.
+func TestServeRevocationClosesConnections(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "revoke.db")
+	ctx := context.Background()
+	st, err := sqlite.New(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, owner, err := st.CreateWorkspace(ctx, store.NewWorkspace{Name: "Acme", OwnerEmail: "owner@acme.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ownerToken, err := st.CreateAPIToken(ctx, ws.ID, store.NewAPIToken{AgentID: owner.ID, Name: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var agents [2]store.Agent
+	var agentTokens [2]store.APIToken
+	for i, email := range []string{"xavier@acme.test", "yolanda@acme.test"} {
+		if agents[i], err = st.CreateAgent(ctx, ws.ID, store.NewAgent{Email: email, Role: store.RoleAgent}); err != nil {
+			t.Fatal(err)
+		}
+		if agentTokens[i], _, err = st.CreateAPIToken(ctx, ws.ID, store.NewAPIToken{AgentID: agents[i].ID, Name: "extension"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	s := startServe(t, map[string]string{"SWITCHBOARD_SQLITE_PATH": path})
+	client := newHTTPClient(t)
+	// signedIn connects to the workspace's app and signs in as agentID,
+	// with the signature /pusher/user-auth gives a member.
+	signedIn := func(agentID int64) *websocket.Conn {
+		t.Helper()
+		dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		sock, _, err := websocket.Dial(dctx, "ws://"+s.addr+"/app/"+ws.AppKey+"?protocol=7", &websocket.DialOptions{HTTPClient: client})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sock.CloseNow() })
+		var est struct {
+			SocketID string `json:"socket_id"`
+		}
+		if err := json.Unmarshal([]byte(dataString(t, readFrame(t, sock))), &est); err != nil {
+			t.Fatal(err)
+		}
+		userData := fmt.Sprintf(`{"id":"%d"}`, agentID)
+		msg, _ := json.Marshal(map[string]any{"event": "pusher:signin", "data": map[string]string{
+			"user_data": userData, "auth": ws.AppKey + ":" + hub.Sign(ws.AppSecret, est.SocketID+"::user::"+userData)}})
+		if err := sock.Write(dctx, websocket.MessageText, msg); err != nil {
+			t.Fatal(err)
+		}
+		if f := readFrame(t, sock); f.Event != "pusher:signin_success" {
+			t.Fatalf("got %s %s, want signin_success", f.Event, f.Data)
+		}
+		return sock
+	}
+	api := func(method, path string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, "http://"+s.addr+path, nil)
+		req.Header.Set("Authorization", "Bearer "+ownerToken)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("%s %s: %s", method, path, resp.Status)
+		}
+	}
+	// wantClosed reads the pusher:error 4009 the hub sends before it
+	// closes, then the close itself.
+	wantClosed := func(sock *websocket.Conn) {
+		t.Helper()
+		if f := readFrame(t, sock); f.Event != "pusher:error" || errorCode(t, f) != 4009 {
+			t.Fatalf("got %s %s, want pusher:error 4009", f.Event, f.Data)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_, msg, err := sock.Read(rctx)
+		if got := websocket.CloseStatus(err); got != 4009 {
+			t.Fatalf("read %s, %v: want the connection closed with 4009", msg, err)
+		}
+	}
+	wantOpen := func(sock *websocket.Conn) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := sock.Write(wctx, websocket.MessageText, []byte(`{"event":"pusher:ping","data":{}}`)); err != nil {
+			t.Fatal(err)
+		}
+		if f := readFrame(t, sock); f.Event != "pusher:pong" {
+			t.Fatalf("got %s, want pusher:pong", f.Event)
+		}
+	}
+
+	xavier, yolanda, own := signedIn(agents[0].ID), signedIn(agents[1].ID), signedIn(owner.ID)
+	api("DELETE", fmt.Sprintf("/api/v1/tokens/%d", agentTokens[0].ID))
+	wantClosed(xavier)
+	wantOpen(yolanda)
+	wantOpen(own)
+
+	api("DELETE", fmt.Sprintf("/api/v1/members/%d", agents[1].ID))
+	wantClosed(yolanda)
+	wantOpen(own)
 }

@@ -1,7 +1,9 @@
 // Package server is Switchboard's HTTP surface: it routes the Pusher
-// websocket endpoint to the hub, the Pusher HTTP API to pusherapi, and
-// serves health, readiness, metrics and the embedded web UI. Each concern
-// lives in a sub-package; this one only wires them to URLs.
+// websocket endpoint to the hub, the Pusher HTTP API to pusherapi, browser
+// sign-in to auth (which also guards the REST API and channel
+// authorization for signed-in browsers), and serves health, readiness,
+// metrics and the embedded web UI. Each concern lives in a sub-package;
+// this one only wires them to URLs.
 package server
 
 import (
@@ -37,6 +39,23 @@ type Options struct {
 	// PusherAuth signs channel subscriptions for pusher-js at
 	// /pusher/auth; nil serves none.
 	PusherAuth http.Handler
+	// PusherUserAuth signs pusher-js's pusher:signin at
+	// /pusher/user-auth; nil serves none.
+	PusherUserAuth http.Handler
+	// Auth is browser sign-in (server/auth), served under /auth/. It
+	// also guards the API and the two Pusher endpoints above, so a
+	// signed-in browser may use them with its session cookie. Nil serves
+	// bearer tokens only.
+	Auth Auth
+}
+
+// Auth is browser sign-in as the server mounts it.
+type Auth interface {
+	// Handler serves the /auth/ routes.
+	Handler() http.Handler
+	// Protect lets a signed-in browser session reach next: it loads the
+	// session and refuses unsafe cross-origin requests made with it.
+	Protect(next http.Handler) http.Handler
 }
 
 // New returns the server's root handler.
@@ -53,11 +72,19 @@ func New(opts Options) http.Handler {
 		MaxBodyBytes: opts.MaxRequestBytes,
 	}))
 
+	protect := func(h http.Handler) http.Handler { return h }
+	if opts.Auth != nil {
+		protect = opts.Auth.Protect
+		mux.Handle("/auth/", opts.Auth.Handler())
+	}
 	if opts.API != nil {
-		mux.Handle("/api/v1/", opts.API)
+		mux.Handle("/api/v1/", protect(opts.API))
 	}
 	if opts.PusherAuth != nil {
-		mux.Handle("/pusher/auth", opts.PusherAuth)
+		mux.Handle("/pusher/auth", protect(opts.PusherAuth))
+	}
+	if opts.PusherUserAuth != nil {
+		mux.Handle("/pusher/user-auth", protect(opts.PusherUserAuth))
 	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

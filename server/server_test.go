@@ -407,3 +407,56 @@ func TestWebsocket(t *testing.T) {
 		}
 	})
 }
+
+// fakeAuth marks what it serves and what it protects.
+type fakeAuth struct{}
+
+func (fakeAuth) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "sign-in") })
+}
+
+func (fakeAuth) Protect(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Protected", "yes")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TestSignInRoutes checks sign-in is mounted at /auth/ and guards the API
+// and both Pusher authorization endpoints, and nothing else.
+func TestSignInRoutes(t *testing.T) {
+	apps, err := hub.NewStaticApps(testApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := hub.New(hub.Options{Apps: apps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Shutdown(context.Background()) })
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "endpoint") })
+	srv := httptest.NewServer(server.New(server.Options{
+		Hub: h, Apps: apps, Auth: fakeAuth{}, API: ok, PusherAuth: ok, PusherUserAuth: ok,
+	}))
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		path, body string
+		protected  bool
+	}{
+		{"/auth/session", "sign-in", false},
+		{"/api/v1/me", "endpoint", true},
+		{"/pusher/auth", "endpoint", true},
+		{"/pusher/user-auth", "endpoint", true},
+		{"/healthz", `{"status":"ok"}` + "\n", false},
+	} {
+		res, err := http.Get(srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if string(body) != tc.body || (res.Header.Get("X-Protected") == "yes") != tc.protected {
+			t.Errorf("%s: %q, protected %q; want %q, protected %v", tc.path, body, res.Header.Get("X-Protected"), tc.body, tc.protected)
+		}
+	}
+}

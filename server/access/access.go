@@ -14,14 +14,21 @@
 //	manage_teams               ✓     ✓     ·    create, edit and delete teams; team membership
 //	manage_agents              ✓     ✓     ·    invite and remove members, change non-owner roles
 //	manage_tokens              ✓     ✓     ·    issue and revoke API tokens of other members
-//	manage_workspace           ✓     ✓     ·    workspace name, Pusher app settings, inboxes
+//	manage_workspace           ✓     ✓     ·    workspace name, auto-join domain, Pusher app settings, inboxes
+//	view_audit_log             ✓     ✓     ·    read who signed in, invited, changed roles, issued or revoked tokens
 //	manage_owners              ✓     ·     ·    make or unmake owners, transfer ownership
 //	delete_workspace           ✓     ·     ·    delete the workspace and all its data
 //
 // So an owner may do everything; an admin everything but what touches
 // ownership and the workspace's existence; an agent works conversations
 // and contacts, and uses the labels and canned responses others curate.
-// An unknown role or action is refused.
+// An unknown role or action is refused. Every member manages its own API
+// tokens; manage_tokens is for other members'.
+//
+// The store's rank rule (store.Actor.Permits) backs manage_owners under
+// its locks: no member grants, changes or removes a role stronger than its
+// own, so a role that changes between the API's check and the write
+// cannot slip an admin past it.
 //
 // The role asked about is the principal's effective role: the weaker of
 // its API token's role and its agent's current membership
@@ -46,6 +53,7 @@ const (
 	ManageAgents          Action = "manage_agents"
 	ManageTokens          Action = "manage_tokens"
 	ManageWorkspace       Action = "manage_workspace"
+	ViewAuditLog          Action = "view_audit_log"
 	ManageOwners          Action = "manage_owners"
 	DeleteWorkspace       Action = "delete_workspace"
 )
@@ -75,6 +83,7 @@ var matrix = [...]struct {
 	{ok, ok, no, ManageAgents},
 	{ok, ok, no, ManageTokens},
 	{ok, ok, no, ManageWorkspace},
+	{ok, ok, no, ViewAuditLog},
 	{ok, no, no, ManageOwners},
 	{ok, no, no, DeleteWorkspace},
 }

@@ -27,6 +27,7 @@ func TestCan(t *testing.T) {
 		access.ManageAgents:          {true, true, false},
 		access.ManageTokens:          {true, true, false},
 		access.ManageWorkspace:       {true, true, false},
+		access.ViewAuditLog:          {true, true, false},
 		access.ManageOwners:          {true, false, false},
 		access.DeleteWorkspace:       {true, false, false},
 	}

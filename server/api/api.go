@@ -4,9 +4,11 @@
 // authenticated principal and never takes a workspace id from the URL or
 // the body, so one workspace cannot reach another's rows by construction.
 //
-// Endpoints (JSON, snake_case, RFC 3339 times; all need
-// "Authorization: Bearer <token>"):
+// Endpoints (JSON, snake_case, RFC 3339 times; all but the OpenAPI
+// document need "Authorization: Bearer <token>" or, with no Authorization
+// header, a signed-in browser session: see Options.Sessions):
 //
+//	GET    /api/v1/openapi.json                        this list as OpenAPI 3.1, no token needed (openapi.json)
 //	GET    /api/v1/me                                  the principal
 //	GET    /api/v1/agents                              the workspace's members with their roles
 //	GET    /api/v1/conversations                       filters, cursor pages
@@ -41,14 +43,30 @@
 //	DELETE /api/v1/canned_responses/{id}               204
 //	GET    /api/v1/events?after={seq}&limit=           catch-up; 410 once pruned
 //	GET    /api/v1/search?q=&limit=                    messages and contacts
+//	GET    /api/v1/members                             the members with their roles (as /agents)
+//	PATCH  /api/v1/members/{agent_id}                  {"role"}; 409 demoting the last owner
+//	DELETE /api/v1/members/{agent_id}                  204; unassigns, leaves teams, deletes tokens, closes connections; 409 last owner
+//	GET    /api/v1/invitations                         outstanding (pending or expired), newest first
+//	POST   /api/v1/invitations                         {"email","role","expires_in_days"}, 201; replaces the email's outstanding one; 409 already a member
+//	DELETE /api/v1/invitations/{id}                    204; 409 once accepted
+//	GET    /api/v1/tokens?agent_id=                    unrevoked API tokens: one's own, or with manage_tokens everyone's
+//	POST   /api/v1/tokens                              {"name","role","agent_id"}, 201 with the plaintext, shown once
+//	DELETE /api/v1/tokens/{id}                         204; one's own, or with manage_tokens anyone's; closes the agent's connections
+//	GET    /api/v1/audit?action=&cursor=&limit=        the audit log, newest first, cursor pages
+//	GET    /api/v1/workspace                           name, app id and key, auto_join_domain
+//	PATCH  /api/v1/workspace                           name, auto_join_domain (null turns it off)
 //
 // Every route also needs a permission of server/access, declared beside it
-// in New's routes table and checked after authentication against the
+// in the routes table and checked after authentication against the
 // principal's role: reading needs read_inbox, replying
 // reply_to_conversation, changing a conversation update_conversation,
 // changing contacts manage_contacts, and managing teams, labels and canned
 // responses manage_teams, manage_labels and manage_canned_responses, which
-// the agent role lacks.
+// the agent role lacks. Membership needs manage_agents, and manage_owners
+// besides for anything that makes, unmakes or touches an owner; the audit
+// log view_audit_log; workspace settings manage_workspace. Tokens are the
+// one place a handler looks further: every member manages its own, and
+// manage_tokens reaches other members'.
 //
 // Errors are {"error":{"code","message","field"}}: 400 invalid,
 // malformed_json or unknown_field; 401 unauthenticated; 403 forbidden,
@@ -86,6 +104,16 @@ type Options struct {
 	// successful change (a 2xx answer to an unsafe method), so the
 	// inbox's relay publishes the new events at once.
 	OnCommit func(workspaceID int64)
+	// OnAccessRevoked, when set, is called after a member's access to the
+	// workspace was cut — the member removed, or one of its API tokens
+	// revoked — once the change is committed and before the answer, so
+	// that its open websocket connections are closed at once
+	// (inbox.AccessRevoker).
+	OnAccessRevoked func(workspaceID, agentID int64)
+	// Sessions, when set, authenticates a request that carries no
+	// Authorization header by its signed-in browser session (see
+	// authenticate).
+	Sessions Sessions
 }
 
 // endpoint is one method of a route: the permission it needs, checked by
@@ -102,18 +130,23 @@ type handler struct {
 	log      *slog.Logger
 	maxBody  int64
 	onCommit func(workspaceID int64)
+	// onAccessRevoked is Options.OnAccessRevoked; see accessRevoked.
+	onAccessRevoked func(workspaceID, agentID int64)
+	sessions        Sessions
 }
 
-// New returns the API, serving full paths under Prefix; mount it at
-// Prefix + "/".
-func New(st store.Store, opts Options) http.Handler {
-	h := newHandler(st, opts)
+// route is one path of the API, relative to Prefix, with the endpoint of
+// each method it serves.
+type route struct {
+	path    string
+	methods map[string]endpoint
+}
 
-	mux := http.NewServeMux()
-	routes := []struct {
-		path    string
-		methods map[string]endpoint
-	}{
+// routes is the API's routes table: every path, its methods and the
+// permission each needs. New serves exactly these, and the OpenAPI
+// document describes exactly these (TestOpenAPIMatchesRoutes).
+func (h *handler) routes() []route {
+	return []route{
 		{"/me", map[string]endpoint{"GET": {access.ReadInbox, h.me}}},
 		{"/agents", map[string]endpoint{"GET": {access.ReadInbox, h.listAgents}}},
 		{"/conversations", map[string]endpoint{"GET": {access.ReadInbox, h.listConversations}}},
@@ -171,8 +204,40 @@ func New(st store.Store, opts Options) http.Handler {
 		}},
 		{"/events", map[string]endpoint{"GET": {access.ReadInbox, h.listEvents}}},
 		{"/search", map[string]endpoint{"GET": {access.ReadInbox, h.search}}},
+		{"/members", map[string]endpoint{"GET": {access.ReadInbox, h.listMembers}}},
+		{"/members/{agent_id}", map[string]endpoint{
+			"PATCH":  {access.ManageAgents, h.updateMember},
+			"DELETE": {access.ManageAgents, h.removeMember},
+		}},
+		{"/invitations", map[string]endpoint{
+			"GET":  {access.ManageAgents, h.listInvitations},
+			"POST": {access.ManageAgents, h.createInvitation},
+		}},
+		{"/invitations/{id}", map[string]endpoint{"DELETE": {access.ManageAgents, h.revokeInvitation}}},
+		// Every member manages its own tokens: the handlers require
+		// manage_tokens for other members' (see listTokens).
+		{"/tokens", map[string]endpoint{
+			"GET":  {access.ReadInbox, h.listTokens},
+			"POST": {access.ReadInbox, h.createToken},
+		}},
+		{"/tokens/{id}", map[string]endpoint{"DELETE": {access.ReadInbox, h.revokeToken}}},
+		{"/audit", map[string]endpoint{"GET": {access.ViewAuditLog, h.listAudit}}},
+		{"/workspace", map[string]endpoint{
+			"GET":   {access.ReadInbox, h.getWorkspace},
+			"PATCH": {access.ManageWorkspace, h.updateWorkspace},
+		}},
 	}
-	for _, rt := range routes {
+}
+
+// New returns the API, serving full paths under Prefix; mount it at
+// Prefix + "/". Every route needs a bearer token except the OpenAPI
+// document at OpenAPIPath, which clients fetch to generate their code
+// before they hold one.
+func New(st store.Store, opts Options) http.Handler {
+	h := newHandler(st, opts)
+
+	mux := http.NewServeMux()
+	for _, rt := range h.routes() {
 		var allow []string
 		for method, ep := range rt.methods {
 			mux.Handle(method+" "+Prefix+rt.path, h.authorize(ep.need, ep.serve))
@@ -190,11 +255,18 @@ func New(st store.Store, opts Options) http.Handler {
 	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint", "")
 	})
-	return h.authenticate(h.notifyCommits(mux))
+	authed := h.authenticate(h.notifyCommits(mux))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == Prefix+OpenAPIPath {
+			serveOpenAPI(w, r)
+			return
+		}
+		authed.ServeHTTP(w, r)
+	})
 }
 
 func newHandler(st store.Store, opts Options) *handler {
-	h := &handler{store: st, log: opts.Logger, maxBody: opts.MaxBodyBytes, onCommit: opts.OnCommit}
+	h := &handler{store: st, log: opts.Logger, maxBody: opts.MaxBodyBytes, onCommit: opts.OnCommit, onAccessRevoked: opts.OnAccessRevoked, sessions: opts.Sessions}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

@@ -270,7 +270,8 @@ func TestAuthentication(t *testing.T) {
 		a := newTenant(t, st)
 		revoked, revokedToken, err := st.CreateAPIToken(ctx(t), a.ws.ID, store.NewAPIToken{AgentID: a.agent.ID, Name: "old"})
 		must(t, err)
-		must(t, st.RevokeAPIToken(ctx(t), a.ws.ID, revoked.ID))
+		_, err = st.RevokeAPIToken(ctx(t), a.ws.ID, revoked.ID, store.Actor{})
+		must(t, err)
 
 		tests := []struct {
 			name   string

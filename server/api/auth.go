@@ -26,11 +26,34 @@ func principal(r *http.Request) store.Principal {
 	return p
 }
 
+// Sessions resolves a request's signed-in browser session to the
+// principal it acts as; ok is false when it has none. server/auth
+// implements it, and must have loaded the session (its Protect wraps the
+// API).
+type Sessions interface {
+	Principal(r *http.Request) (p store.Principal, ok bool, err error)
+}
+
 // authenticate resolves the bearer token of every request into a
 // store.Principal in the request context, or answers 401. Unknown, revoked
-// and malformed tokens get the same answer.
+// and malformed tokens get the same answer. A request with no
+// Authorization header at all is resolved by its browser session instead,
+// when Options.Sessions is set; a token, when sent, always decides.
 func (h *handler) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.sessions != nil && r.Header.Get("Authorization") == "" {
+			p, ok, err := h.sessions.Principal(r)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			if !ok {
+				unauthenticated(w, "sign in, or send an Authorization: Bearer token")
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+			return
+		}
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		token = strings.TrimSpace(token)
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {

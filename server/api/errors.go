@@ -57,6 +57,8 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, "not_found", "not found", "")
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", "conflicts with existing data", "")
+	case errors.Is(err, store.ErrForbidden):
+		writeError(w, http.StatusForbidden, "forbidden", "no member may grant, change or remove a role stronger than its own", "")
 	case errors.Is(err, store.ErrEventsGone):
 		writeError(w, http.StatusGone, "events_gone", "events after this sequence number are no longer retained; refetch state", "")
 	case errors.Is(err, store.ErrUnauthenticated):

@@ -42,6 +42,12 @@ func TestIsolation(t *testing.T) {
 		must(t, err)
 		aCanned, err := st.CreateCannedResponse(ctx(t), a.ws.ID, store.CannedResponse{ShortCode: secretWord, Content: "the " + secretWord + " reply"})
 		must(t, err)
+		aInvitation, err := st.CreateInvitation(ctx(t), a.ws.ID, store.NewInvitation{Email: secretWord + "@example.com"}, store.Actor{})
+		must(t, err)
+		aToken, _, err := st.CreateAPIToken(ctx(t), a.ws.ID, store.NewAPIToken{AgentID: a.agent.ID, Name: "token " + secretWord})
+		must(t, err)
+		must(t, st.RecordAudit(ctx(t), a.ws.ID, store.AuditEntry{ActorID: a.agent.ID, Action: store.AuditSignIn, Details: []byte(`{"word":"` + secretWord + `"}`)}))
+		aMember := fmt.Sprintf("/api/v1/members/%d", a.agent.ID)
 		aTeamPath := fmt.Sprintf("/api/v1/teams/%d", aTeam.ID)
 		aLabelPath := fmt.Sprintf("/api/v1/labels/%d", aLabel.ID)
 		aCannedPath := fmt.Sprintf("/api/v1/canned_responses/%d", aCanned.ID)
@@ -76,6 +82,10 @@ func TestIsolation(t *testing.T) {
 			{"DELETE", aLabelPath, ""},
 			{"PATCH", aCannedPath, `{"content":"pwned"}`},
 			{"DELETE", aCannedPath, ""},
+			{"PATCH", aMember, `{"role":"agent"}`},
+			{"DELETE", aMember, ""},
+			{"DELETE", fmt.Sprintf("/api/v1/invitations/%d", aInvitation.ID), ""},
+			{"DELETE", fmt.Sprintf("/api/v1/tokens/%d", aToken.ID), ""},
 		}
 		for _, tc := range refused {
 			t.Run(tc.method+" "+tc.path, func(t *testing.T) {
@@ -152,6 +162,23 @@ func TestIsolation(t *testing.T) {
 			}
 		})
 
+		t.Run("A's members, invitations and tokens unchanged", func(t *testing.T) {
+			if ag, err := st.Agent(ctx(t), a.ws.ID, a.agent.ID); err != nil || ag.Role != store.RoleOwner {
+				t.Errorf("A's owner %+v, %v", ag, err)
+			}
+			if invs, err := st.ListInvitations(ctx(t), a.ws.ID); err != nil || len(invs) != 1 || invs[0].RevokedAt != nil {
+				t.Errorf("A's invitations %+v, %v", invs, err)
+			}
+			if tok, err := st.APIToken(ctx(t), a.ws.ID, aToken.ID); err != nil || tok.RevokedAt != nil {
+				t.Errorf("A's token %+v, %v", tok, err)
+			}
+			ca.do("GET", "/api/v1/me", "").ok(t, http.StatusOK, nil)
+		})
+
+		t.Run("B cannot mint a token for A's agent", func(t *testing.T) {
+			cb.do("POST", "/api/v1/tokens", fmt.Sprintf(`{"name":"x","agent_id":%d}`, a.agent.ID)).wantError(t, http.StatusBadRequest, "invalid", "agent_id")
+		})
+
 		t.Run("B cannot put A's agent on its team", func(t *testing.T) {
 			bTeam, err := st.CreateTeam(ctx(t), b.ws.ID, store.NewTeam{Name: "B team"})
 			must(t, err)
@@ -160,8 +187,10 @@ func TestIsolation(t *testing.T) {
 			cb.do("PATCH", bConv, fmt.Sprintf(`{"team_id":%d}`, aTeam.ID)).wantError(t, http.StatusBadRequest, "invalid", "team_id")
 		})
 
-		t.Run("B's members, teams, labels and canned responses", func(t *testing.T) {
-			for _, path := range []string{"/api/v1/agents", "/api/v1/teams", "/api/v1/labels", "/api/v1/canned_responses", "/api/v1/canned_responses?prefix=" + secretWord} {
+		t.Run("B's members, invitations, tokens, audit log, teams, labels and canned responses", func(t *testing.T) {
+			for _, path := range []string{"/api/v1/agents", "/api/v1/teams", "/api/v1/labels", "/api/v1/canned_responses", "/api/v1/canned_responses?prefix=" + secretWord,
+				"/api/v1/members", "/api/v1/invitations", "/api/v1/tokens", fmt.Sprintf("/api/v1/tokens?agent_id=%d", a.agent.ID),
+				"/api/v1/audit?limit=100", "/api/v1/workspace"} {
 				r := cb.do("GET", path, "")
 				r.ok(t, http.StatusOK, nil)
 				if bytes.Contains(r.body, []byte(secretWord)) || bytes.Contains(r.body, []byte(a.agent.Email)) {

@@ -70,6 +70,19 @@ func TestPermissions(t *testing.T) {
 		conv := fmt.Sprintf("/api/v1/conversations/%d", a.conv.ID)
 		contact := fmt.Sprintf("/api/v1/contacts/%d", a.contact.ID)
 		ws := a.ws.ID
+		// A member no caller is, for acting on someone else.
+		other, _ := member(t, st, a, store.RoleAgent, "")
+		freshMember := func() int64 { m, _ := member(t, st, a, store.RoleAgent, ""); return m.ID }
+		freshToken := func() int64 {
+			tok, _, err := st.CreateAPIToken(ctx(t), ws, store.NewAPIToken{AgentID: other.ID, Name: "other's"})
+			must(t, err)
+			return tok.ID
+		}
+		freshInvitation := func() int64 {
+			inv, err := st.CreateInvitation(ctx(t), ws, store.NewInvitation{Email: unique("invitee") + "@example.com"}, store.Actor{})
+			must(t, err)
+			return inv.ID
+		}
 
 		// Each route builds its own fixture per call, so that every
 		// permitted caller can succeed.
@@ -123,6 +136,25 @@ func TestPermissions(t *testing.T) {
 			{access.ManageCannedResponses, "POST", fixed("/api/v1/canned_responses"), "", 201},
 			{access.ManageCannedResponses, "PATCH", func() string { return fmt.Sprintf("/api/v1/canned_responses/%d", newCanned(t, st, ws).ID) }, `{"content":"Hi"}`, 200},
 			{access.ManageCannedResponses, "DELETE", func() string { return fmt.Sprintf("/api/v1/canned_responses/%d", newCanned(t, st, ws).ID) }, "", 204},
+
+			{access.ReadInbox, "GET", fixed("/api/v1/members"), "", 200},
+			{access.ReadInbox, "GET", fixed("/api/v1/workspace"), "", 200},
+			// Every member manages its own tokens.
+			{access.ReadInbox, "GET", fixed("/api/v1/tokens"), "", 200},
+			{access.ReadInbox, "POST", fixed("/api/v1/tokens"), `{"name":"mine"}`, 201},
+
+			{access.ManageAgents, "PATCH", func() string { return fmt.Sprintf("/api/v1/members/%d", freshMember()) }, `{"role":"admin"}`, 200},
+			{access.ManageAgents, "DELETE", func() string { return fmt.Sprintf("/api/v1/members/%d", freshMember()) }, "", 204},
+			{access.ManageAgents, "GET", fixed("/api/v1/invitations"), "", 200},
+			{access.ManageAgents, "POST", fixed("/api/v1/invitations"), "", 201},
+			{access.ManageAgents, "DELETE", func() string { return fmt.Sprintf("/api/v1/invitations/%d", freshInvitation()) }, "", 204},
+
+			{access.ManageTokens, "GET", fixed(fmt.Sprintf("/api/v1/tokens?agent_id=%d", other.ID)), "", 200},
+			{access.ManageTokens, "POST", fixed("/api/v1/tokens"), fmt.Sprintf(`{"name":"bot","agent_id":%d}`, other.ID), 201},
+			{access.ManageTokens, "DELETE", func() string { return fmt.Sprintf("/api/v1/tokens/%d", freshToken()) }, "", 204},
+
+			{access.ManageWorkspace, "PATCH", fixed("/api/v1/workspace"), `{"auto_join_domain":"example.com"}`, 200},
+			{access.ViewAuditLog, "GET", fixed("/api/v1/audit"), "", 200},
 		}
 		for _, rt := range routes {
 			for _, caller := range callers {
@@ -134,6 +166,8 @@ func TestPermissions(t *testing.T) {
 						body = fmt.Sprintf(`{"name":%q}`, unique("new "))
 					case strings.HasSuffix(path, "/canned_responses"):
 						body = fmt.Sprintf(`{"short_code":%q,"content":"x"}`, unique("new"))
+					case strings.HasSuffix(path, "/invitations"):
+						body = fmt.Sprintf(`{"email":%q}`, unique("invitee")+"@example.com")
 					}
 				}
 				t.Run(fmt.Sprintf("%s %s as %s", rt.method, path, caller.name), func(t *testing.T) {

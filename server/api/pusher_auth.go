@@ -29,7 +29,8 @@ var socketIDRe = regexp.MustCompile(`^\d+\.\d+$`)
 //   - private-workspace-{id}: the token's own workspace;
 //   - private-agent-{id}: the token's own agent;
 //   - presence-conversation-{id}: a conversation of the token's workspace,
-//     as a member whose user_id is the agent's id and user_info its name.
+//     as a member whose user_id is the agent's id and user_info its name
+//     and avatar_url (see userInfo).
 //
 // Anything else is 403.
 func NewPusherAuth(st store.Store, opts Options) http.Handler {
@@ -79,10 +80,12 @@ func (h *handler) pusherAuth(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		data, err := json.Marshal(map[string]any{
-			"user_id":   strconv.FormatInt(p.Agent.ID, 10),
-			"user_info": map[string]string{"name": p.Agent.Name},
-		})
+		info, err := h.userInfo(r.Context(), p)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		data, err := json.Marshal(map[string]any{"user_id": strconv.FormatInt(p.Agent.ID, 10), "user_info": info})
 		if err != nil {
 			h.fail(w, r, err)
 			return

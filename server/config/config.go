@@ -93,6 +93,22 @@ type Config struct {
 	// SQLitePath is the embedded store's file, used without DatabaseURL.
 	SQLitePath string
 
+	// PublicURL is the base URL browsers reach the server at, without a
+	// trailing slash; empty when unset.
+	PublicURL string
+	// TrustProxy trusts a reverse proxy's X-Forwarded-Proto and
+	// X-Forwarded-For.
+	TrustProxy bool
+	// GoogleClientID and GoogleClientSecret turn on Google sign-in.
+	GoogleClientID     string
+	GoogleClientSecret string
+	// SessionLifetime bounds a browser session; SessionIdleTimeout ends
+	// one unused that long (0: never).
+	SessionLifetime    time.Duration
+	SessionIdleTimeout time.Duration
+	// DevLogin serves the development sign-in (loopback Addr only).
+	DevLogin bool
+
 	// appSources names where each entry of Apps came from, for errors. It
 	// is parallel to Apps when Load built them and may be empty when a
 	// caller built the Config by hand.
@@ -188,6 +204,9 @@ const (
 	minRequestBytes = 1024
 	maxRequestBytes = 256 << 20
 	maxWebhookTries = 100
+
+	minSessionLifetime = 5 * time.Minute
+	maxSessionLifetime = 365 * 24 * time.Hour
 )
 
 // Validate reports every invalid setting, one per line, each naming its
@@ -221,6 +240,8 @@ func (c *Config) Validate() error {
 		bad("SQLITE_PATH", "must not be empty when SWITCHBOARD_DATABASE_URL is unset")
 	}
 
+	c.validateSignIn(bad)
+
 	durationIn := func(name string, d, lo, hi time.Duration) {
 		if d < lo || d > hi {
 			bad(name, "must be between %s and %s, got %s", fmtDuration(lo), fmtDuration(hi), fmtDuration(d))
@@ -235,6 +256,10 @@ func (c *Config) Validate() error {
 	durationIn("SHUTDOWN_TIMEOUT", c.ShutdownTimeout, time.Second, 10*time.Minute)
 	durationIn("WEBHOOK_BATCH_INTERVAL", c.WebhookBatchInterval, 10*time.Millisecond, time.Minute)
 	durationIn("CLUSTER_HEARTBEAT", c.ClusterHeartbeat, 100*time.Millisecond, time.Minute)
+	durationIn("SESSION_LIFETIME", c.SessionLifetime, minSessionLifetime, maxSessionLifetime)
+	if c.SessionIdleTimeout != 0 {
+		durationIn("SESSION_IDLE_TIMEOUT", c.SessionIdleTimeout, time.Minute, max(c.SessionLifetime, time.Minute))
+	}
 
 	intIn := func(name string, n, lo, hi int64) {
 		if n < lo || n > hi {
@@ -264,6 +289,38 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateApps()...)
 	return errors.Join(errs...)
+}
+
+// validateSignIn checks the sign-in settings together: Google needs both
+// credentials and the public URL its callback lives under, and the
+// development sign-in, which signs anyone in as anyone, needs an address
+// only this machine can reach.
+func (c *Config) validateSignIn(bad func(name, format string, args ...any)) {
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			bad("PUBLIC_URL", "want an absolute http:// or https:// URL such as https://inbox.example.com, got %q", c.PublicURL)
+		case strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+			bad("PUBLIC_URL", "want the site's base URL with no path, query or user, got %q", c.PublicURL)
+		}
+	}
+	switch {
+	case c.GoogleClientID != "" && c.GoogleClientSecret == "":
+		bad("GOOGLE_CLIENT_SECRET", "required with %sGOOGLE_CLIENT_ID", EnvPrefix)
+	case c.GoogleClientID == "" && c.GoogleClientSecret != "":
+		bad("GOOGLE_CLIENT_ID", "required with %sGOOGLE_CLIENT_SECRET", EnvPrefix)
+	case c.GoogleClientID != "" && c.PublicURL == "":
+		bad("PUBLIC_URL", "required with %sGOOGLE_CLIENT_ID: Google sends browsers back to PUBLIC_URL/auth/google/callback", EnvPrefix)
+	}
+	if c.DevLogin {
+		if host, _, err := splitAddr(c.Addr); err == nil && !isLoopback(host) {
+			bad("DEV_LOGIN", "the development sign-in signs anyone in as anyone, so it is only served on a loopback %sADDR, got %q", EnvPrefix, c.Addr)
+		}
+		if c.TrustProxy {
+			bad("DEV_LOGIN", "not with %sTRUST_PROXY: behind a proxy, a loopback address serves other machines", EnvPrefix)
+		}
+	}
 }
 
 // validateApps checks each app on its own and the set for duplicates, naming
@@ -378,6 +435,12 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("cluster_heartbeat", c.ClusterHeartbeat),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("sqlite_path", c.SQLitePath),
+		slog.String("public_url", c.PublicURL),
+		slog.Bool("trust_proxy", c.TrustProxy),
+		slog.Bool("google_sign_in", c.GoogleClientID != ""),
+		slog.Bool("dev_login", c.DevLogin),
+		slog.Duration("session_lifetime", c.SessionLifetime),
+		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
 	)
 }
 

@@ -66,6 +66,8 @@ func defaults() Config {
 		RedisPrefix:              "switchboard",
 		ClusterHeartbeat:         5 * time.Second,
 		SQLitePath:               "switchboard.db",
+		SessionLifetime:          336 * time.Hour,
+		SessionIdleTimeout:       72 * time.Hour,
 	}
 }
 
@@ -117,6 +119,12 @@ func TestLoadSettings(t *testing.T) {
 				"SWITCHBOARD_WEBHOOK_MAX_ATTEMPTS":        "3",
 				"SWITCHBOARD_REDIS_URL":                   "redis://localhost:6379/0",
 				"SWITCHBOARD_DATABASE_URL":                "postgres://u:p@db/switchboard",
+				"SWITCHBOARD_PUBLIC_URL":                  "https://inbox.example.com/",
+				"SWITCHBOARD_TRUST_PROXY":                 "true",
+				"SWITCHBOARD_GOOGLE_CLIENT_ID":            "123-abc.apps.googleusercontent.com",
+				"SWITCHBOARD_GOOGLE_CLIENT_SECRET":        "GOCSPX-secret",
+				"SWITCHBOARD_SESSION_LIFETIME":            "24h",
+				"SWITCHBOARD_SESSION_IDLE_TIMEOUT":        "0s",
 			},
 			want: func(c *Config) {
 				c.Addr = "0.0.0.0:9000"
@@ -141,6 +149,20 @@ func TestLoadSettings(t *testing.T) {
 				c.WebhookMaxAttempts = 3
 				c.RedisURL = "redis://localhost:6379/0"
 				c.DatabaseURL = "postgres://u:p@db/switchboard"
+				c.PublicURL = "https://inbox.example.com"
+				c.TrustProxy = true
+				c.GoogleClientID = "123-abc.apps.googleusercontent.com"
+				c.GoogleClientSecret = "GOCSPX-secret"
+				c.SessionLifetime = 24 * time.Hour
+				c.SessionIdleTimeout = 0
+			},
+		},
+		{
+			name: "development sign-in on loopback",
+			env:  map[string]string{"SWITCHBOARD_DEV_LOGIN": "1", "SWITCHBOARD_ADDR": "localhost:8080"},
+			want: func(c *Config) {
+				c.DevLogin = true
+				c.Addr = "localhost:8080"
 			},
 		},
 		{
@@ -244,6 +266,19 @@ func TestLoadInvalidValueNamesVariable(t *testing.T) {
 		{"out of range flag", nil, []string{"--send-queue-frames=1"}, "SWITCHBOARD_SEND_QUEUE_FRAMES", "got 1"},
 		{"static app secret too short", map[string]string{"SWITCHBOARD_APP_SECRET": "short"}, nil, "SWITCHBOARD_APP_*", "secret"},
 		{"static app id bad characters", map[string]string{"SWITCHBOARD_APP_ID": "my app"}, nil, "SWITCHBOARD_APP_*", `"my app"`},
+		{"public url not absolute", map[string]string{"SWITCHBOARD_PUBLIC_URL": "inbox.example.com"}, nil, "SWITCHBOARD_PUBLIC_URL", `"inbox.example.com"`},
+		{"public url with a path", map[string]string{"SWITCHBOARD_PUBLIC_URL": "https://example.com/inbox"}, nil, "SWITCHBOARD_PUBLIC_URL", "no path"},
+		{"trust proxy", map[string]string{"SWITCHBOARD_TRUST_PROXY": "sometimes"}, nil, "SWITCHBOARD_TRUST_PROXY", `"sometimes"`},
+		{"google id without secret", map[string]string{"SWITCHBOARD_GOOGLE_CLIENT_ID": "x", "SWITCHBOARD_PUBLIC_URL": "https://a.example"}, nil, "SWITCHBOARD_GOOGLE_CLIENT_SECRET", "SWITCHBOARD_GOOGLE_CLIENT_ID"},
+		{"google secret without id", map[string]string{"SWITCHBOARD_GOOGLE_CLIENT_SECRET": "x"}, nil, "SWITCHBOARD_GOOGLE_CLIENT_ID: required", "SWITCHBOARD_GOOGLE_CLIENT_SECRET"},
+		{"google without public url", map[string]string{"SWITCHBOARD_GOOGLE_CLIENT_ID": "x", "SWITCHBOARD_GOOGLE_CLIENT_SECRET": "y"}, nil, "SWITCHBOARD_PUBLIC_URL", "/auth/google/callback"},
+		{"session lifetime too short", map[string]string{"SWITCHBOARD_SESSION_LIFETIME": "1m"}, nil, "SWITCHBOARD_SESSION_LIFETIME", "got 1m"},
+		{"session idle timeout beyond lifetime", map[string]string{"SWITCHBOARD_SESSION_LIFETIME": "1h", "SWITCHBOARD_SESSION_IDLE_TIMEOUT": "2h"}, nil, "SWITCHBOARD_SESSION_IDLE_TIMEOUT", "between 1m and 1h"},
+		{"session idle timeout too short", map[string]string{"SWITCHBOARD_SESSION_IDLE_TIMEOUT": "30s"}, nil, "SWITCHBOARD_SESSION_IDLE_TIMEOUT", "got 30s"},
+		{"dev login off loopback", map[string]string{"SWITCHBOARD_DEV_LOGIN": "true", "SWITCHBOARD_ADDR": "0.0.0.0:8080"}, nil, "SWITCHBOARD_DEV_LOGIN", "SWITCHBOARD_ADDR"},
+		{"dev login on every interface", map[string]string{"SWITCHBOARD_DEV_LOGIN": "true", "SWITCHBOARD_ADDR": ":8080"}, nil, "SWITCHBOARD_DEV_LOGIN", "loopback"},
+		{"dev login behind a proxy", map[string]string{"SWITCHBOARD_DEV_LOGIN": "true", "SWITCHBOARD_TRUST_PROXY": "true"}, nil, "SWITCHBOARD_DEV_LOGIN", "SWITCHBOARD_TRUST_PROXY"},
+		{"dev login not a bool", map[string]string{"SWITCHBOARD_DEV_LOGIN": "please"}, nil, "SWITCHBOARD_DEV_LOGIN", `"please"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -432,18 +467,21 @@ func TestValidateHandBuiltConfig(t *testing.T) {
 
 func TestLogValueHidesSecrets(t *testing.T) {
 	cfg := mustLoad(t, staticEnv(map[string]string{
-		"SWITCHBOARD_DATABASE_URL": "postgres://user:hunter2@db/switchboard",
-		"SWITCHBOARD_REDIS_URL":    "redis://:hunter3@cache:6379",
+		"SWITCHBOARD_DATABASE_URL":         "postgres://user:hunter2@db/switchboard",
+		"SWITCHBOARD_REDIS_URL":            "redis://:hunter3@cache:6379",
+		"SWITCHBOARD_PUBLIC_URL":           "https://inbox.example.com",
+		"SWITCHBOARD_GOOGLE_CLIENT_ID":     "123-abc.apps.googleusercontent.com",
+		"SWITCHBOARD_GOOGLE_CLIENT_SECRET": "hunter4",
 	}))
 	var buf bytes.Buffer
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", cfg)
 	out := buf.String()
-	for _, secret := range []string{"demo-secret", "hunter2", "hunter3"} {
+	for _, secret := range []string{"demo-secret", "hunter2", "hunter3", "hunter4"} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log line leaks %q: %s", secret, out)
 		}
 	}
-	for _, want := range []string{"config.addr=127.0.0.1:8080", "config.apps=demo", "db/switchboard"} {
+	for _, want := range []string{"config.addr=127.0.0.1:8080", "config.apps=demo", "db/switchboard", "config.google_sign_in=true"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log line lacks %q: %s", want, out)
 		}

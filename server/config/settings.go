@@ -113,6 +113,32 @@ var settings = []setting{
 	{name: "SQLITE_PATH", kind: "path", def: "switchboard.db",
 		help: "SQLite file of the embedded store, created if missing; used when DATABASE_URL is empty.",
 		set:  stringSetting(func(c *Config) *string { return &c.SQLitePath })},
+
+	{name: "PUBLIC_URL", kind: "url",
+		help: "The server's base URL as browsers reach it, such as https://inbox.example.com (no path). Google redirects to PUBLIC_URL/auth/google/callback after sign-in; an https URL makes the session cookie Secure.",
+		set: func(c *Config, raw string) error {
+			// A trailing slash is harmless: the callback path is appended.
+			c.PublicURL = strings.TrimRight(strings.TrimSpace(raw), "/")
+			return nil
+		}},
+	{name: "TRUST_PROXY", def: "false", kind: "bool",
+		help: "Trust X-Forwarded-Proto and X-Forwarded-For from a reverse proxy in front: a request forwarded as https gets a Secure session cookie, and the forwarded client address is logged. Turn on only behind a proxy that sets both.",
+		set:  boolSetting(func(c *Config) *bool { return &c.TrustProxy })},
+	{name: "GOOGLE_CLIENT_ID", kind: "string",
+		help: "OAuth client ID of a Google Cloud web application; with GOOGLE_CLIENT_SECRET and PUBLIC_URL it turns on Sign in with Google.",
+		set:  stringSetting(func(c *Config) *string { return &c.GoogleClientID })},
+	{name: "GOOGLE_CLIENT_SECRET", kind: "string",
+		help: "OAuth client secret that goes with GOOGLE_CLIENT_ID.",
+		set:  stringSetting(func(c *Config) *string { return &c.GoogleClientSecret })},
+	{name: "SESSION_LIFETIME", def: "336h", kind: "duration",
+		help: "Longest a browser stays signed in, however active; 5m to 8760h.",
+		set:  durationSetting(func(c *Config) *time.Duration { return &c.SessionLifetime })},
+	{name: "SESSION_IDLE_TIMEOUT", def: "72h", kind: "duration",
+		help: "A browser unused this long is signed out; 0s never, else 1m up to SESSION_LIFETIME.",
+		set:  durationSetting(func(c *Config) *time.Duration { return &c.SessionIdleTimeout })},
+	{name: "DEV_LOGIN", def: "false", kind: "bool",
+		help: "Serve a development sign-in at /auth/dev that signs anyone in as any email, with no password. Only with a loopback ADDR and without TRUST_PROXY; never in production.",
+		set:  boolSetting(func(c *Config) *bool { return &c.DevLogin })},
 }
 
 func stringSetting(field func(*Config) *string) func(*Config, string) error {

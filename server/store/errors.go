@@ -15,6 +15,20 @@ var ErrNotFound = errors.New("store: not found")
 // already a member).
 var ErrConflict = errors.New("store: conflict")
 
+// ErrLastOwner is returned when a change would leave a workspace without
+// an owner: demoting or removing its last owner. It wraps ErrConflict
+// (HTTP 409).
+var ErrLastOwner = fmt.Errorf("store: a workspace must keep an owner: %w", ErrConflict)
+
+// ErrAlreadyMember is returned when inviting an email that is already a
+// member of the workspace. It wraps ErrConflict (HTTP 409).
+var ErrAlreadyMember = fmt.Errorf("store: already a member: %w", ErrConflict)
+
+// ErrForbidden is returned when an Actor breaks the rank rule
+// (Actor.Permits): granting, changing or removing a role stronger than
+// its own. The API answers it with 403.
+var ErrForbidden = errors.New("store: forbidden")
+
 // ErrInvalid is returned, wrapped in a *ValidationError, for input the
 // store refuses (an unknown status, a snooze without an end). The API
 // answers it with 400 or 422 and the field name.

@@ -44,6 +44,27 @@ const (
 	EventContactMerged  = "contact.merged"
 )
 
+// The membership event kinds. member.added comes from JoinByEmail (an
+// accepted invitation, or the workspace's auto-join domain), each followed
+// by invitation.accepted when an invitation was used; member.updated is a
+// role change; member.removed a removal, preceded by conversation.updated
+// for each conversation it unassigned and team.updated for each team it
+// left. Inviting an email that already has an outstanding invitation
+// appends invitation.revoked for the old one before invitation.created.
+// workspace.updated is a change of the workspace's name or auto-join
+// domain. CreateAgent and CreateWorkspace, the bootstrap paths, append
+// nothing. API tokens are not inbox state and append nothing; their
+// history is in the audit log.
+const (
+	EventMemberAdded        = "member.added"
+	EventMemberUpdated      = "member.updated"
+	EventMemberRemoved      = "member.removed"
+	EventInvitationCreated  = "invitation.created"
+	EventInvitationRevoked  = "invitation.revoked"
+	EventInvitationAccepted = "invitation.accepted"
+	EventWorkspaceUpdated   = "workspace.updated"
+)
+
 // EventWorkspaceImported is appended, once, by a bulk load
 // (BulkLoader) in place of an event per row it wrote; its payload is an
 // ImportPayload, counts only. A client that sees it refetches its lists
@@ -97,6 +118,28 @@ type (
 	// CannedResponsePayload is the payload of canned_response.* events.
 	CannedResponsePayload struct {
 		CannedResponse CannedResponse `json:"canned_response"`
+	}
+	// MemberPayload is the payload of member.* events: the member after
+	// the change, or as it was for member.removed. Via says how a
+	// member.added joined (JoinedByInvitation, JoinedByDomain);
+	// PreviousRole is the role a member.updated changed.
+	MemberPayload struct {
+		Member       Agent  `json:"member"`
+		Via          string `json:"via,omitempty"`
+		PreviousRole Role   `json:"previous_role,omitempty"`
+	}
+	// InvitationPayload is the payload of invitation.* events.
+	InvitationPayload struct {
+		Invitation Invitation `json:"invitation"`
+	}
+	// WorkspacePayload is the payload of workspace.updated: the settings
+	// members may see (never the app secret), and the JSON names of the
+	// fields that changed.
+	WorkspacePayload struct {
+		ID             int64    `json:"id"`
+		Name           string   `json:"name"`
+		AutoJoinDomain string   `json:"auto_join_domain"`
+		Changed        []string `json:"changed"`
 	}
 	// ContactPayload is the payload of contact.* events: the contact after
 	// the change, or as it was for contact.deleted. For contact.merged it

@@ -43,11 +43,66 @@ type Store interface {
 	ListAgents(ctx context.Context, workspaceID int64) ([]Agent, error)
 
 	// CreateAPIToken stores a new token for a member and returns its
-	// plaintext, which is never available again.
+	// plaintext, which is never available again. It records token.created
+	// as nt.By (see NewAPIToken.TokenRole for the role it gets).
 	CreateAPIToken(ctx context.Context, workspaceID int64, t NewAPIToken) (APIToken, string, error)
 	// AuthenticateToken resolves a plaintext token, or ErrUnauthenticated.
 	AuthenticateToken(ctx context.Context, plaintext string) (Principal, error)
-	RevokeAPIToken(ctx context.Context, workspaceID, tokenID int64) error
+
+	// --- Membership: invitations, roles, tokens, audit (see membership.go) ---
+	// The methods taking an Actor check its rank rule (Actor.Permits,
+	// ErrForbidden) under the change's locks and record their audit entry
+	// in the change's transaction.
+
+	// APIToken returns a token of the workspace, revoked or not.
+	APIToken(ctx context.Context, workspaceID, tokenID int64) (APIToken, error)
+	// ListAPITokens returns the workspace's unrevoked tokens, newest
+	// first: agentID's only when it is not 0.
+	ListAPITokens(ctx context.Context, workspaceID, agentID int64) ([]APIToken, error)
+	// RevokeAPIToken revokes a token and records token.revoked; revoking
+	// a revoked token changes and records nothing.
+	RevokeAPIToken(ctx context.Context, workspaceID, tokenID int64, by Actor) (APIToken, error)
+
+	// CreateInvitation invites an email with a role and appends
+	// invitation.created. An outstanding invitation of the same email is
+	// replaced: revoked (invitation.revoked) in the same transaction. An
+	// email that is already a member is ErrAlreadyMember.
+	CreateInvitation(ctx context.Context, workspaceID int64, ni NewInvitation, by Actor) (Invitation, error)
+	// ListInvitations returns the workspace's outstanding invitations
+	// (pending or expired; not accepted, not revoked), newest first.
+	ListInvitations(ctx context.Context, workspaceID int64) ([]Invitation, error)
+	// RevokeInvitation revokes an outstanding invitation and appends
+	// invitation.revoked; revoking twice is fine and appends nothing. An
+	// accepted invitation is ErrConflict.
+	RevokeInvitation(ctx context.Context, workspaceID, invitationID int64, by Actor) (Invitation, error)
+	// JoinByEmail is what a sign-in does with a verified email: it accepts
+	// every pending, unexpired invitation of the email in every workspace
+	// (creating the agent if the email is new; an expired invitation is
+	// not accepted) with the invited role, and, when hostedDomain (Google's
+	// hd claim) is not empty, joins as agent every workspace whose
+	// auto-join domain it is. It appends member.added (and
+	// invitation.accepted) in each workspace joined, and returns all the
+	// person's memberships by workspace id. An unverified email joins
+	// nothing and is a member of nothing here: nil.
+	JoinByEmail(ctx context.Context, email string, emailVerified bool, hostedDomain string) ([]Membership, error)
+	// SetRole changes a member's role and appends member.updated (nothing
+	// when the role is unchanged). Demoting the last owner is
+	// ErrLastOwner.
+	SetRole(ctx context.Context, workspaceID, agentID int64, role Role, by Actor) (Agent, error)
+	// RemoveMember ends a membership: it unassigns the member's
+	// conversations (conversation.updated each), takes them off their
+	// teams (team.updated each), deletes their API tokens of the
+	// workspace and appends member.removed, in one transaction. Removing
+	// the last owner is ErrLastOwner.
+	RemoveMember(ctx context.Context, workspaceID, agentID int64, by Actor) error
+	// UpdateWorkspace applies u and appends workspace.updated (nothing
+	// when nothing changed).
+	UpdateWorkspace(ctx context.Context, workspaceID int64, u WorkspaceUpdate, by Actor) (Workspace, error)
+	// RecordAudit appends an entry to the workspace's audit log, for
+	// changes made outside the store (sign-ins).
+	RecordAudit(ctx context.Context, workspaceID int64, e AuditEntry) error
+	// ListAudit pages the workspace's audit log, newest first.
+	ListAudit(ctx context.Context, workspaceID int64, f AuditFilter) (AuditPage, error)
 
 	// CreateTeam creates a team and appends team.created; a taken name is
 	// ErrConflict.
@@ -175,6 +230,45 @@ type Store interface {
 	// workspace, best matches first.
 	SearchMessages(ctx context.Context, workspaceID int64, query string, limit int) ([]Message, error)
 	SearchContacts(ctx context.Context, workspaceID int64, query string, limit int) ([]Contact, error)
+
+	// --- Sign-in and browser sessions (server/auth) ---
+	// These work on an agent as a person across workspaces (Account), so
+	// they take an agent id, not a workspace id; SessionPrincipal still
+	// answers for one workspace only.
+
+	// UpsertAccount finds the agent by email (case-insensitively) or
+	// creates it, fills an empty name, refreshes the avatar and links the
+	// Google account on first Google sign-in. An agent already linked to
+	// another Google account, or a Google account already linked to
+	// another agent, is ErrConflict.
+	UpsertAccount(ctx context.Context, a NewAccount) (Account, error)
+	Account(ctx context.Context, agentID int64) (Account, error)
+	// AccountWorkspaces lists the workspaces the agent is a member of,
+	// oldest membership first.
+	AccountWorkspaces(ctx context.Context, agentID int64) ([]AccountWorkspace, error)
+	// SessionPrincipal resolves a signed-in session to its principal in
+	// ref's workspace, with the agent's membership role. A stale epoch, a
+	// membership that is gone or a workspace whose required domain the
+	// sign-in did not carry is ErrUnauthenticated.
+	SessionPrincipal(ctx context.Context, ref SessionRef) (Principal, error)
+	// RevokeSessions ends every session of the agent (bumping its session
+	// epoch) and returns the new epoch.
+	RevokeSessions(ctx context.Context, agentID int64) (int64, error)
+	// SetRequiredDomain makes the workspace admit only Google accounts of
+	// hosted domain domain; "" admits any.
+	SetRequiredDomain(ctx context.Context, workspaceID int64, domain string) error
+
+	// FindSession, CommitSession and DeleteSession are the scs session
+	// store (server/auth adapts them to scs.CtxStore). FindSession does
+	// not find an expired or deleted session. DeleteSession keeps a
+	// tombstone until the session's expiry, so a concurrent CommitSession
+	// of the same token does not bring it back.
+	FindSession(ctx context.Context, token string) (data []byte, found bool, err error)
+	CommitSession(ctx context.Context, token string, data []byte, expiry time.Time) error
+	DeleteSession(ctx context.Context, token string) error
+	// DeleteExpiredSessions removes sessions (and tombstones) that expired
+	// before now.
+	DeleteExpiredSessions(ctx context.Context, now time.Time) (int64, error)
 }
 
 // Now is the store's clock: UTC, truncated to the microsecond both

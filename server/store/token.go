@@ -14,7 +14,7 @@ import (
 const TokenPrefix = "sbt_"
 
 // APIToken describes a stored API token. The plaintext is never stored; it
-// is returned once, by CreateAPIToken.
+// is returned once, by CreateAPIToken, and the hash is never handed out.
 type APIToken struct {
 	ID          int64
 	WorkspaceID int64
@@ -26,19 +26,48 @@ type APIToken struct {
 }
 
 // NewAPIToken is the input to CreateAPIToken. An empty Role means the
-// agent's current role in the workspace.
+// agent's current role in the workspace, or By's role if weaker.
 type NewAPIToken struct {
 	AgentID int64
 	Name    string
 	Role    Role
+	// By is who creates the token, for the audit log and the rank rule:
+	// the token's role never exceeds By's, and a token for another member
+	// needs By to permit that member's role (Actor.Permits). The zero
+	// Actor is the system.
+	By Actor
 }
+
+// MaxTokenNameBytes bounds an API token's name.
+const MaxTokenNameBytes = 200
 
 // Validate reports an invalid field of nt.
 func (nt NewAPIToken) Validate() error {
 	if nt.Role != "" && !nt.Role.Valid() {
 		return Invalid("role", "unknown role %q", nt.Role)
 	}
+	if len(nt.Name) > MaxTokenNameBytes {
+		return Invalid("name", "longer than %d bytes", MaxTokenNameBytes)
+	}
 	return nil
+}
+
+// TokenRole is the role a token of nt gets for a member whose role is
+// member: the requested role (the member's when empty), capped by the
+// member's role and by the creator's. It is an error for the creator to
+// mint a token for a member it may not act on (ErrForbidden).
+func (nt NewAPIToken) TokenRole(member Role) (Role, error) {
+	if nt.By.AgentID != nt.AgentID && !nt.By.Permits(member) {
+		return "", ErrForbidden
+	}
+	r := member
+	if nt.Role != "" {
+		r = Weaker(nt.Role, member)
+	}
+	if !nt.By.IsSystem() {
+		r = Weaker(r, nt.By.Role)
+	}
+	return r, nil
 }
 
 // Principal is who an authenticated request acts as.

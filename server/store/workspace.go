@@ -24,8 +24,12 @@ type Workspace struct {
 	Enabled bool
 	// Settings are the Pusher app's switches, limits and webhooks, in the
 	// hub App's JSON form.
-	Settings  json.RawMessage
-	CreatedAt time.Time
+	Settings json.RawMessage
+	// AutoJoinDomain, when set, lets anyone who signs in with a verified
+	// Google account of this hosted domain (Google's hd claim) join the
+	// workspace as an agent (JoinByEmail). Empty turns it off.
+	AutoJoinDomain string
+	CreatedAt      time.Time
 }
 
 // NewWorkspace is the input to CreateWorkspace: the workspace's name and
@@ -84,11 +88,11 @@ func Weaker(a, b Role) Role {
 
 // Agent is a person working in a workspace, with their role there.
 type Agent struct {
-	ID        int64
-	Email     string
-	Name      string
-	Role      Role
-	CreatedAt time.Time
+	ID        int64     `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // NewAgent is the input to CreateAgent. An email already known to the

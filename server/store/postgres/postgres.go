@@ -6,10 +6,15 @@
 // commit, so within a workspace events are numbered in commit order with no
 // gaps (a rollback returns the number) — something a SEQUENCE cannot give.
 // Lock order, to stay deadlock-free: a team or label row first (deleting
-// or renaming one), or contact rows in ascending id order (editing,
-// deleting or merging contacts), then conversation rows — one, or several
+// or renaming one; removing a member locks every team of the workspace in
+// ascending id order), or contact rows in ascending id order (editing,
+// deleting or merging contacts), then membership rows (the owners in
+// ascending agent id order, then the member changed; see lockOwners), or
+// invitation or API token rows, then conversation rows — one, or several
 // in ascending id order (see lockConversations) — then the workspace row,
-// never the other way round.
+// never the other way round. JoinByEmail, the one transaction that
+// appends events to several workspaces, takes their rows in ascending id
+// order after every other lock.
 package postgres
 
 import (

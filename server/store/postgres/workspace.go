@@ -10,11 +10,11 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
 
-const workspaceCols = `id, name, app_id, app_key, app_secret, enabled, settings, created_at`
+const workspaceCols = `id, name, app_id, app_key, app_secret, enabled, settings, auto_join_domain, created_at`
 
 func scanWorkspace(row pgx.Row) (store.Workspace, error) {
 	var w store.Workspace
-	err := row.Scan(&w.ID, &w.Name, &w.AppID, &w.AppKey, &w.AppSecret, &w.Enabled, &w.Settings, &w.CreatedAt)
+	err := row.Scan(&w.ID, &w.Name, &w.AppID, &w.AppKey, &w.AppSecret, &w.Enabled, &w.Settings, &w.AutoJoinDomain, &w.CreatedAt)
 	w.CreatedAt = w.CreatedAt.UTC()
 	return w, err
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
 
-const workspaceCols = `id, name, app_id, app_key, app_secret, enabled, settings, created_at`
+const workspaceCols = `id, name, app_id, app_key, app_secret, enabled, settings, auto_join_domain, created_at`
 
 func scanWorkspace(row interface{ Scan(...any) error }) (store.Workspace, error) {
 	var (
@@ -18,7 +18,7 @@ func scanWorkspace(row interface{ Scan(...any) error }) (store.Workspace, error)
 		settings string
 		created  int64
 	)
-	err := row.Scan(&w.ID, &w.Name, &w.AppID, &w.AppKey, &w.AppSecret, &w.Enabled, &settings, &created)
+	err := row.Scan(&w.ID, &w.Name, &w.AppID, &w.AppKey, &w.AppSecret, &w.Enabled, &settings, &w.AutoJoinDomain, &created)
 	w.Settings = json.RawMessage(settings)
 	w.CreatedAt = fromMicros(created)
 	return w, err
