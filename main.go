@@ -139,7 +139,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.Close()
-	signIn, err := newSignIn(cfg, st, ln.Addr().String(), log)
+	// Cutting access (a revoked token, a removed member, signing out
+	// everywhere) closes the agent's open connections; the hub is set
+	// once it exists, before anything is served.
+	revoker := &inbox.AccessRevoker{Workspaces: st, Logger: log}
+	signIn, err := newSignIn(cfg, st, ln.Addr().String(), log, revoker.AccessRevoked)
 	if err != nil {
 		return err
 	}
@@ -176,6 +180,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		return err
 	}
+	revoker.Hub = h
 	// The relay publishes the inbox's committed events to the hub; the
 	// sign-in's sweeper deletes expired sessions.
 	relayOpts := inbox.RelayOptions{Logger: log}
@@ -199,7 +204,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				OnCommit:     relay.Notify,
 				// A removed member's or revoked token's agent loses its
 				// open connections at once.
-				OnAccessRevoked: (&inbox.AccessRevoker{Workspaces: st, Hub: h, Logger: log}).AccessRevoked,
+				OnAccessRevoked: revoker.AccessRevoked,
 				Sessions:        signIn,
 			}),
 			PusherAuth:     api.NewPusherAuth(st, api.Options{Logger: log, Sessions: signIn}),
@@ -269,16 +274,17 @@ func startBackground(fns ...func(context.Context)) (stop func()) {
 // client is set, the development sign-in when asked for (on loopback
 // only, which config has checked and auth.New checks again against the
 // address actually bound).
-func newSignIn(cfg *config.Config, st store.Store, boundAddr string, log *slog.Logger) (*auth.Auth, error) {
+func newSignIn(cfg *config.Config, st store.Store, boundAddr string, log *slog.Logger, revoked func(workspaceID, agentID int64)) (*auth.Auth, error) {
 	opts := auth.Options{
-		Store:       st,
-		Logger:      log,
-		PublicURL:   cfg.PublicURL,
-		TrustProxy:  cfg.TrustProxy,
-		DevLogin:    cfg.DevLogin,
-		ListenAddr:  boundAddr,
-		Lifetime:    cfg.SessionLifetime,
-		IdleTimeout: cfg.SessionIdleTimeout,
+		OnSignedOutEverywhere: revoked,
+		Store:                 st,
+		Logger:                log,
+		PublicURL:             cfg.PublicURL,
+		TrustProxy:            cfg.TrustProxy,
+		DevLogin:              cfg.DevLogin,
+		ListenAddr:            boundAddr,
+		Lifetime:              cfg.SessionLifetime,
+		IdleTimeout:           cfg.SessionIdleTimeout,
 	}
 	if cfg.GoogleClientID != "" {
 		opts.Google = &auth.Google{ClientID: cfg.GoogleClientID, ClientSecret: cfg.GoogleClientSecret}

@@ -125,6 +125,10 @@ type Options struct {
 	// IdleTimeout ends a session unused for that long; zero means no idle
 	// timeout. Each request that uses a session pushes it back.
 	IdleTimeout time.Duration
+	// OnSignedOutEverywhere, when set, is called for each workspace of an
+	// agent who signed out everywhere, so its open websocket connections
+	// are closed too.
+	OnSignedOutEverywhere func(workspaceID, agentID int64)
 }
 
 // Google configures Google sign-in.
@@ -154,6 +158,7 @@ type Auth struct {
 	secureAll   bool
 	trustProxy  bool
 	crossOrigin *http.CrossOriginProtection
+	onSignedOut func(workspaceID, agentID int64)
 }
 
 // ErrDevLoginNotLoopback is New's refusal of the development sign-in on an
@@ -165,7 +170,7 @@ func New(opts Options) (*Auth, error) {
 	if opts.Store == nil {
 		return nil, errors.New("auth: no store")
 	}
-	a := &Auth{store: opts.Store, log: opts.Logger, devLogin: opts.DevLogin, trustProxy: opts.TrustProxy}
+	a := &Auth{store: opts.Store, log: opts.Logger, devLogin: opts.DevLogin, trustProxy: opts.TrustProxy, onSignedOut: opts.OnSignedOutEverywhere}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -69,5 +70,23 @@ func (a *Auth) logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.signedOut(r, ref, true)
+	a.closeConnections(ctx, ref.AgentID)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// closeConnections has the agent's open websockets closed in every
+// workspace it belongs to, once its sessions are revoked.
+func (a *Auth) closeConnections(ctx context.Context, agentID int64) {
+	if a.onSignedOut == nil {
+		return
+	}
+	workspaces, err := a.store.AccountWorkspaces(ctx, agentID)
+	if err != nil {
+		a.log.Error("listing workspaces to close connections after signing out everywhere failed",
+			slog.Int64("agent", agentID), slog.Any("err", err))
+		return
+	}
+	for _, w := range workspaces {
+		a.onSignedOut(w.Workspace.ID, agentID)
+	}
 }

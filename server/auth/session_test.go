@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/server/auth"
@@ -73,7 +74,15 @@ func TestLogout(t *testing.T) {
 // everywhere in one ends the other's session too.
 func TestLogoutEverywhere(t *testing.T) {
 	forEachStore(t, func(t *testing.T, st store.Store) {
-		ts := newServer(t, st, nil)
+		var mu sync.Mutex
+		var closed []int64 // agents whose connections were closed
+		ts := newServer(t, st, func(o *auth.Options) {
+			o.OnSignedOutEverywhere = func(_, agentID int64) {
+				mu.Lock()
+				closed = append(closed, agentID)
+				mu.Unlock()
+			}
+		})
 		email := unique("eve") + "@example.com"
 		laptop, phone, stranger := newBrowser(t, ts), newBrowser(t, ts), newBrowser(t, ts)
 		laptop.devSignIn(email, "Eve")
@@ -99,6 +108,11 @@ func TestLogoutEverywhere(t *testing.T) {
 		if stranger.whoami() == nil {
 			t.Fatal("someone else's session ended too")
 		}
+		mu.Lock()
+		if len(closed) != 1 {
+			t.Fatalf("connections closed for agents %v, want Eve's in her one workspace", closed)
+		}
+		mu.Unlock()
 		// Signing in again works.
 		phone.devSignIn(email, "Eve")
 		if phone.whoami() == nil {
