@@ -105,7 +105,8 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
  */
 export class SwitchboardServer {
   /**
-   * @param {object[]} apps the apps file contents
+   * @param {object[]|null} apps the apps file contents; null writes no apps
+   *   file, for a server configured by environment (the static app) alone
    * @param {object} [opts]
    * @param {string} [opts.name] names the log file under e2e/artifacts/
    * @param {Record<string,string>} [opts.env] extra environment
@@ -116,8 +117,11 @@ export class SwitchboardServer {
     this.extraEnv = env;
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-e2e-'));
     tempDirs.add(this.dir);
-    this.appsFile = path.join(this.dir, 'apps.json');
-    fs.writeFileSync(this.appsFile, JSON.stringify(apps, null, 2));
+    this.appsFile = null;
+    if (apps) {
+      this.appsFile = path.join(this.dir, 'apps.json');
+      fs.writeFileSync(this.appsFile, JSON.stringify(apps, null, 2));
+    }
     this.logLines = [];
     this.child = null;
     this.port = 0;
@@ -136,7 +140,7 @@ export class SwitchboardServer {
     Object.assign(env, {
       SWITCHBOARD_ADDR: `${HOST}:${port}`,
       SWITCHBOARD_LOG_FORMAT: 'json',
-      SWITCHBOARD_APPS_FILE: this.appsFile,
+      ...(this.appsFile ? { SWITCHBOARD_APPS_FILE: this.appsFile } : {}),
       ...this.extraEnv,
     });
     this.log(`--- start ${bin} on ${HOST}:${port}`);

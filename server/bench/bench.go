@@ -90,11 +90,12 @@ type shard struct {
 	latency    histogram
 }
 
-// stats are the delivery statistics, sharded by connection id.
+// stats are the delivery statistics of one websocket URL's connections,
+// sharded by connection.
 type stats struct{ shards [numShards]shard }
 
-// shard returns the shard connection connID records into.
-func (s *stats) shard(connID int) *shard { return &s.shards[connID%numShards] }
+// shard returns the shard the slot-th connection of the URL records into.
+func (s *stats) shard(slot int) *shard { return &s.shards[slot%numShards] }
 
 // delivered sums new (not duplicate) deliveries over the shards.
 func (s *stats) delivered() int64 {
@@ -107,8 +108,10 @@ func (s *stats) delivered() int64 {
 
 // bench is one run's state.
 type bench struct {
-	cfg        Config
-	wsURL      string
+	cfg Config
+	// wsURLs are the websocket URLs connections dial, round-robin (see
+	// Config.endpointOf); stats has one entry per URL.
+	wsURLs     []string
 	dialClient *http.Client
 	pub        *publisher
 	// runID tells this run's events from another bench's on shared channels.
@@ -117,7 +120,7 @@ type bench struct {
 	// are bad data, not a reason to grow a bitset.
 	maxSeq int
 	errs   errorLog
-	stats  stats
+	stats  []stats
 	phase  atomic.Int32
 
 	// wg counts every goroutine the bench starts.
@@ -150,8 +153,9 @@ type rssReadings struct{ before, idle, end int64 }
 // newBench prepares a run of cfg, which must be valid.
 func newBench(cfg Config) *bench {
 	b := &bench{cfg: cfg, subs: make([]int64, cfg.Channels)}
-	wsURL, eventsURL, eventsPath := cfg.endpoints()
-	b.wsURL = wsURL
+	wsURLs, eventsURL, eventsPath := cfg.endpoints()
+	b.wsURLs = wsURLs
+	b.stats = make([]stats, len(wsURLs))
 	// A transport of its own: handshakes must be HTTP/1.1 and must not
 	// share limits with the publisher.
 	b.dialClient = &http.Client{Transport: &http.Transport{
@@ -165,6 +169,15 @@ func newBench(cfg Config) *bench {
 	})
 	b.maxSeq = (cfg.plannedPublishes() + cfg.Channels - 1) / cfg.Channels
 	return b
+}
+
+// delivered sums new deliveries over every websocket URL.
+func (b *bench) delivered() int64 {
+	var n int64
+	for i := range b.stats {
+		n += b.stats[i].delivered()
+	}
+	return n
 }
 
 // run executes the phases, then closes every connection and builds the
@@ -252,7 +265,7 @@ func (b *bench) connect(ctx context.Context) error {
 // runConn is one connection's goroutine: handshake, then read until closed.
 // handshakeDone is called once the handshake's outcome is counted.
 func (b *bench) runConn(ctx context.Context, id int, handshakeDone func()) {
-	c := &conn{b: b, id: id, channel: id % b.cfg.Channels}
+	c := &conn{b: b, id: id, channel: id % b.cfg.Channels, endpoint: b.cfg.endpointOf(id, len(b.wsURLs))}
 	if err := c.handshake(ctx); err != nil {
 		b.connFailed.Add(1)
 		kind := "connect: failed"
@@ -358,12 +371,12 @@ func (b *bench) drain(ctx context.Context) error {
 	defer timeout.Stop()
 	tick := time.NewTicker(drainPoll)
 	defer tick.Stop()
-	for b.stats.delivered() < b.expected.Load() {
+	for b.delivered() < b.expected.Load() {
 		select {
 		case <-tick.C:
 		case <-timeout.C:
 			b.errs.add("drain: timeout", fmt.Errorf("%d of %d deliveries outstanding after %v",
-				b.expected.Load()-b.stats.delivered(), b.expected.Load(), b.cfg.Timeout))
+				b.expected.Load()-b.delivered(), b.expected.Load(), b.cfg.Timeout))
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
@@ -426,5 +439,5 @@ func (b *bench) progressLine() string {
 		phase(b.phase.Load()),
 		b.connOK.Load(), b.cfg.Connections, b.connFailed.Load(), b.dropped.Load(),
 		b.pub.accepted.Load(), b.cfg.plannedPublishes(), b.pub.failed.Load(),
-		b.stats.delivered(), b.expected.Load())
+		b.delivered(), b.expected.Load())
 }

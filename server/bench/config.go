@@ -26,6 +26,8 @@ const (
 	// maxPublishes bounds the per-channel sequence space each connection
 	// tracks as a bitset.
 	maxPublishes = 100_000_000
+	// maxWSURLs bounds --ws-url's list; each URL keeps its own statistics.
+	maxWSURLs = 64
 )
 
 // Config is one bench run's settings, parsed from the command line.
@@ -33,7 +35,9 @@ type Config struct {
 	// URL is the server's HTTP base; the HTTP API lives under it.
 	URL string
 	// WSURL is the websocket base; empty means derived from URL
-	// (Pusher's own cluster serves them from different hosts).
+	// (Pusher's own cluster serves them from different hosts). A
+	// comma-separated list spreads the connections over several servers,
+	// such as a cluster's replicas, while publishing goes through URL.
 	WSURL string
 
 	AppID     string
@@ -120,6 +124,12 @@ default; see --channel-prefix), publishes --rate events per second through the s
 their end-to-end latency, and with --pid the server's memory per idle
 connection.
 
+A cluster is measured by giving --ws-url a comma-separated list of its
+replicas: connections are spread over them round-robin, so every channel
+has subscribers on every replica, while every event is published through
+--url alone. The report then breaks deliveries and latency down by
+websocket URL.
+
 Phases: connect, idle, publish, drain (until every expected delivery arrived
 or --timeout), report. Ctrl-C stops early and prints a partial report.
 A progress line goes to stderr about once a second; the report to stdout.
@@ -131,6 +141,8 @@ Examples:
   switchboard bench --rate 1000 --duration 30s --payload 1024 --json
   switchboard bench --url https://api-mt1.pusher.com \
       --ws-url wss://ws-mt1.pusher.com --app-id ID --app-key KEY --app-secret SECRET
+  switchboard bench --url http://127.0.0.1:8081 \
+      --ws-url ws://127.0.0.1:8081,ws://127.0.0.1:8082,ws://127.0.0.1:8083
 
 Flags:
 `
@@ -146,7 +158,7 @@ func parseConfig(args []string, stderr io.Writer) (Config, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.URL, "url", cfg.URL, "server `base URL` (http or https); the HTTP API is under it")
-	fs.StringVar(&cfg.WSURL, "ws-url", cfg.WSURL, "websocket `base URL` (ws or wss) when it differs from --url")
+	fs.StringVar(&cfg.WSURL, "ws-url", cfg.WSURL, "websocket `base URL` (ws or wss) when it differs from --url; a comma-separated list spreads the connections over several servers round-robin")
 	fs.StringVar(&cfg.AppID, "app-id", cfg.AppID, "Pusher app `id`")
 	fs.StringVar(&cfg.AppKey, "app-key", cfg.AppKey, "Pusher app `key`")
 	fs.StringVar(&cfg.AppSecret, "app-secret", cfg.AppSecret, "Pusher app `secret`, signs the HTTP API requests")
@@ -195,8 +207,14 @@ func (c Config) Validate() error {
 		return bad("url", "%v", err)
 	}
 	if c.WSURL != "" {
-		if _, err := parseBaseURL(c.WSURL, "ws", "wss", "http", "https"); err != nil {
-			return bad("ws-url", "%v", err)
+		bases := strings.Split(c.WSURL, ",")
+		if len(bases) > maxWSURLs {
+			return bad("ws-url", "at most %d URLs, got %d", maxWSURLs, len(bases))
+		}
+		for _, raw := range bases {
+			if _, err := parseBaseURL(strings.TrimSpace(raw), "ws", "wss", "http", "https"); err != nil {
+				return bad("ws-url", "%v", err)
+			}
 		}
 	}
 	switch {
@@ -286,26 +304,44 @@ func parseBaseURL(raw string, schemes ...string) (*url.URL, error) {
 	return u, nil
 }
 
-// endpoints derives the websocket URL to dial and the HTTP API's events URL
-// and signed path from c. Validate must have passed.
-func (c Config) endpoints() (wsURL, eventsURL, eventsPath string) {
+// endpoints derives the websocket URLs to dial (one per --ws-url entry, or
+// one derived from --url) and the HTTP API's events URL and signed path
+// from c. Validate must have passed.
+func (c Config) endpoints() (wsURLs []string, eventsURL, eventsPath string) {
 	api, _ := parseBaseURL(c.URL, "http", "https")
-	ws := *api
+	bases := []*url.URL{api}
 	if c.WSURL != "" {
-		u, _ := parseBaseURL(c.WSURL, "ws", "wss", "http", "https")
-		ws = *u
+		bases = bases[:0]
+		for _, raw := range strings.Split(c.WSURL, ",") {
+			u, _ := parseBaseURL(strings.TrimSpace(raw), "ws", "wss", "http", "https")
+			bases = append(bases, u)
+		}
 	}
-	switch ws.Scheme {
-	case "http":
-		ws.Scheme = "ws"
-	case "https":
-		ws.Scheme = "wss"
+	for _, base := range bases {
+		ws := *base
+		switch ws.Scheme {
+		case "http":
+			ws.Scheme = "ws"
+		case "https":
+			ws.Scheme = "wss"
+		}
+		ws.Path = strings.TrimSuffix(ws.Path, "/") + "/app/" + c.AppKey
+		ws.RawPath = ""
+		ws.RawQuery = "protocol=7&client=switchboard-bench&version=1.0"
+		wsURLs = append(wsURLs, ws.String())
 	}
-	ws.Path = strings.TrimSuffix(ws.Path, "/") + "/app/" + c.AppKey
-	ws.RawPath = ""
-	ws.RawQuery = "protocol=7&client=switchboard-bench&version=1.0"
 
-	api.Path = strings.TrimSuffix(api.Path, "/") + "/apps/" + c.AppID + "/events"
-	api.RawPath = ""
-	return ws.String(), api.String(), api.Path
+	events := *api
+	events.Path = strings.TrimSuffix(events.Path, "/") + "/apps/" + c.AppID + "/events"
+	events.RawPath = ""
+	return wsURLs, events.String(), events.Path
+}
+
+// endpointOf is the websocket URL (index into endpoints' list of n)
+// connection id dials. Connections are dealt round-robin, shifted by one
+// each time the channels come round again: channel ch's subscribers are
+// ids ch, ch+Channels, ch+2·Channels ..., so they land on every URL in
+// turn, whatever the channel and URL counts have in common.
+func (c Config) endpointOf(id, n int) int {
+	return (id%c.Channels + id/c.Channels) % n
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +69,10 @@ func TestParseConfigErrors(t *testing.T) {
 		{"url without host", []string{"--url", "http://"}, "--url:"},
 		{"url with query", []string{"--url", "http://x/?a=b"}, "--url:"},
 		{"ws url scheme", []string{"--ws-url", "ftp://x"}, "--ws-url:"},
+		{"ws url list with a bad entry", []string{"--ws-url", "ws://a:1,ftp://b"}, "--ws-url:"},
+		{"ws url list with an empty entry", []string{"--ws-url", "ws://a:1,,ws://b:2"}, "--ws-url:"},
+		{"ws url list ending in a comma", []string{"--ws-url", "ws://a:1,"}, "--ws-url:"},
+		{"too many ws urls", []string{"--ws-url", strings.Repeat("ws://a:1,", 64) + "ws://a:1"}, "--ws-url: at most 64"},
 		{"empty app id", []string{"--app-id", ""}, "--app-id:"},
 		{"app id with slash", []string{"--app-id", "a/b"}, "--app-id:"},
 		{"empty key", []string{"--app-key", ""}, "--app-key:"},
@@ -127,28 +133,40 @@ func TestHelp(t *testing.T) {
 
 func TestEndpoints(t *testing.T) {
 	tests := []struct {
-		name                   string
-		url, wsURL             string
-		wantWS, wantAPI, wantP string
+		name           string
+		url, wsURL     string
+		wantAPI, wantP string
+		wantWS         []string
 	}{
 		{
 			name:    "plain http",
 			url:     "http://127.0.0.1:8080",
-			wantWS:  "ws://127.0.0.1:8080/app/app-key?protocol=7&client=switchboard-bench&version=1.0",
+			wantWS:  []string{"ws://127.0.0.1:8080/app/app-key?protocol=7&client=switchboard-bench&version=1.0"},
 			wantAPI: "http://127.0.0.1:8080/apps/app-id/events", wantP: "/apps/app-id/events",
 		},
 		{
 			name:    "https with a path prefix",
 			url:     "https://example.com/pusher/",
-			wantWS:  "wss://example.com/pusher/app/app-key?protocol=7&client=switchboard-bench&version=1.0",
+			wantWS:  []string{"wss://example.com/pusher/app/app-key?protocol=7&client=switchboard-bench&version=1.0"},
 			wantAPI: "https://example.com/pusher/apps/app-id/events", wantP: "/pusher/apps/app-id/events",
 		},
 		{
 			name:    "separate websocket host, as on Pusher's cluster",
 			url:     "https://api-mt1.pusher.com",
 			wsURL:   "wss://ws-mt1.pusher.com",
-			wantWS:  "wss://ws-mt1.pusher.com/app/app-key?protocol=7&client=switchboard-bench&version=1.0",
+			wantWS:  []string{"wss://ws-mt1.pusher.com/app/app-key?protocol=7&client=switchboard-bench&version=1.0"},
 			wantAPI: "https://api-mt1.pusher.com/apps/app-id/events", wantP: "/apps/app-id/events",
+		},
+		{
+			name:  "a cluster's replicas, publishing through the first",
+			url:   "http://127.0.0.1:8081",
+			wsURL: "ws://127.0.0.1:8081, ws://127.0.0.1:8082,http://127.0.0.1:8083/",
+			wantWS: []string{
+				"ws://127.0.0.1:8081/app/app-key?protocol=7&client=switchboard-bench&version=1.0",
+				"ws://127.0.0.1:8082/app/app-key?protocol=7&client=switchboard-bench&version=1.0",
+				"ws://127.0.0.1:8083/app/app-key?protocol=7&client=switchboard-bench&version=1.0",
+			},
+			wantAPI: "http://127.0.0.1:8081/apps/app-id/events", wantP: "/apps/app-id/events",
 		},
 	}
 	for _, tt := range tests {
@@ -159,8 +177,49 @@ func TestEndpoints(t *testing.T) {
 				t.Fatalf("Validate: %v", err)
 			}
 			ws, api, path := cfg.endpoints()
-			if ws != tt.wantWS || api != tt.wantAPI || path != tt.wantP {
+			if !slices.Equal(ws, tt.wantWS) || api != tt.wantAPI || path != tt.wantP {
 				t.Errorf("endpoints = %q, %q, %q\nwant        %q, %q, %q", ws, api, path, tt.wantWS, tt.wantAPI, tt.wantP)
+			}
+		})
+	}
+}
+
+// TestEndpointOf checks the spreading of connections over websocket URLs:
+// even overall, and every channel with subscribers on every URL, also when
+// the channel count is a multiple of the URL count.
+func TestEndpointOf(t *testing.T) {
+	tests := []struct{ conns, channels, urls int }{
+		{3000, 100, 3},
+		{3000, 99, 3},
+		{3000, 3, 3},
+		{1000, 10, 2},
+		{10, 1, 3},
+		{100, 10, 1},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%d connections, %d channels, %d urls", tt.conns, tt.channels, tt.urls), func(t *testing.T) {
+			cfg := defaultConfig()
+			cfg.Connections, cfg.Channels = tt.conns, tt.channels
+			perURL := make([]int, tt.urls)
+			perChannel := make([][]int, tt.channels)
+			for ch := range perChannel {
+				perChannel[ch] = make([]int, tt.urls)
+			}
+			for id := range tt.conns {
+				e := cfg.endpointOf(id, tt.urls)
+				if e < 0 || e >= tt.urls {
+					t.Fatalf("endpointOf(%d) = %d, want 0..%d", id, e, tt.urls-1)
+				}
+				perURL[e]++
+				perChannel[id%tt.channels][e]++
+			}
+			if lo, hi := slices.Min(perURL), slices.Max(perURL); hi-lo > 1 {
+				t.Errorf("connections per URL %v: spread %d, want at most 1", perURL, hi-lo)
+			}
+			for ch, counts := range perChannel {
+				if lo, hi := slices.Min(counts), slices.Max(counts); hi-lo > 1 {
+					t.Errorf("channel %d subscribers per URL %v: spread %d, want at most 1", ch, counts, hi-lo)
+				}
 			}
 		})
 	}

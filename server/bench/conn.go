@@ -76,7 +76,9 @@ type conn struct {
 	b       *bench
 	id      int
 	channel int
-	ws      *websocket.Conn
+	// endpoint is the index of the websocket URL it dials.
+	endpoint int
+	ws       *websocket.Conn
 	// seen holds the sequence numbers delivered on the channel.
 	seen seqSet
 }
@@ -88,7 +90,7 @@ func (c *conn) handshake(ctx context.Context) error {
 	cfg := &c.b.cfg
 	ctx, cancel := context.WithTimeout(ctx, cfg.HandshakeTimeout)
 	defer cancel()
-	ws, resp, err := websocket.Dial(ctx, c.b.wsURL, &websocket.DialOptions{HTTPClient: c.b.dialClient})
+	ws, resp, err := websocket.Dial(ctx, c.b.wsURLs[c.endpoint], &websocket.DialOptions{HTTPClient: c.b.dialClient})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return fail("connect: HTTP "+strconv.Itoa(resp.StatusCode), "%w", err)
@@ -246,13 +248,19 @@ func (c *conn) handle(msg []byte) {
 	}
 }
 
+// shard is where c records its deliveries: its URL's statistics, spread
+// over the shards by c's place among that URL's connections.
+func (c *conn) shard() *shard {
+	return c.b.stats[c.endpoint].shard(c.id / len(c.b.stats))
+}
+
 // deliver records one bench event: a duplicate, or a new delivery with its
 // latency. It must not allocate: it runs for every frame of every
 // connection.
 func (c *conn) deliver(p []byte) {
 	now := time.Now().UnixNano()
 	h, ok := parsePayload(p)
-	sh := c.b.stats.shard(c.id)
+	sh := c.shard()
 	switch {
 	case !ok:
 		c.b.errs.add("delivery: bad payload", fmt.Errorf("%.60q", p))

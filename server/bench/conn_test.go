@@ -77,7 +77,7 @@ func TestDeliver(t *testing.T) {
 			for _, h := range tt.frames(c.b.runID) {
 				c.handle(frame(t, h))
 			}
-			sh := c.b.stats.shard(c.id)
+			sh := c.shard()
 			if got := sh.delivered.Load(); got != tt.wantDelivered {
 				t.Errorf("delivered = %d, want %d", got, tt.wantDelivered)
 			}
@@ -115,7 +115,7 @@ func TestHandleDoesNotAllocate(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("handle allocates %v times per frame, want 0", allocs)
 	}
-	if got := c.b.stats.delivered(); got != int64(len(frames)) {
+	if got := c.b.delivered(); got != int64(len(frames)) {
 		t.Errorf("delivered = %d, want %d", got, len(frames))
 	}
 }

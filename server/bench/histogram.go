@@ -81,6 +81,16 @@ func (s *histSnapshot) quantile(q float64) int64 {
 	return s.max
 }
 
+// add merges o into s.
+func (s *histSnapshot) add(o *histSnapshot) {
+	for i := range o.counts {
+		s.counts[i] += o.counts[i]
+	}
+	s.n += o.n
+	s.sum += o.sum
+	s.max = max(s.max, o.max)
+}
+
 // mean returns the average value; 0 when empty.
 func (s *histSnapshot) mean() float64 {
 	if s.n == 0 {

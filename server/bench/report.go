@@ -25,8 +25,21 @@ type Report struct {
 	Deliveries  DeliveryReport `json:"deliveries"`
 	Latency     LatencyReport  `json:"latency"`
 	// RSS is present only with --pid.
-	RSS    *RSSReport   `json:"rss,omitempty"`
-	Errors []ErrorCount `json:"errors"`
+	RSS *RSSReport `json:"rss,omitempty"`
+	// WebSockets breaks the run down by websocket URL; present only when
+	// --ws-url lists more than one.
+	WebSockets []WebSocketReport `json:"websockets,omitempty"`
+	Errors     []ErrorCount      `json:"errors"`
+}
+
+// WebSocketReport is the share of one websocket URL: its connections,
+// what they were owed and received, and their latency.
+type WebSocketReport struct {
+	URL         string        `json:"url"`
+	Connections int64         `json:"connections"`
+	Expected    int64         `json:"expected"`
+	Delivered   int64         `json:"delivered"`
+	Latency     LatencyReport `json:"latency"`
 }
 
 // ConnReport describes the connect phase.
@@ -169,33 +182,40 @@ func (b *bench) report(reached phase, interrupted bool) *Report {
 		acceptedN[ch] = accepted[ch].count()
 	}
 	var d DeliveryReport
+	ws := make([]WebSocketReport, len(b.wsURLs))
 	for _, c := range b.conns {
 		hit, extra := c.seen.compare(accepted[c.channel])
 		d.Expected += acceptedN[c.channel]
 		d.Delivered += hit
 		d.Unexpected += extra
+		w := &ws[c.endpoint]
+		w.Connections++
+		w.Expected += acceptedN[c.channel]
+		w.Delivered += hit
 	}
 	d.Missing = d.Expected - d.Delivered
 
 	var snap histSnapshot
 	var last int64
-	for i := range b.stats.shards {
-		sh := &b.stats.shards[i]
-		d.Duplicates += sh.duplicates.Load()
-		sh.latency.addTo(&snap)
-		last = max(last, sh.lastNanos.Load())
+	for e := range b.stats {
+		var own histSnapshot
+		for i := range b.stats[e].shards {
+			sh := &b.stats[e].shards[i]
+			d.Duplicates += sh.duplicates.Load()
+			sh.latency.addTo(&own)
+			last = max(last, sh.lastNanos.Load())
+		}
+		ws[e].URL = b.wsURLs[e]
+		ws[e].Latency = own.latencyReport()
+		snap.add(&own)
 	}
 	if last > 0 && !b.pubStart.IsZero() {
 		d.PerSecond = perSecond(int64(snap.n), time.Unix(0, last).Sub(b.pubStart))
 	}
 	r.Deliveries = d
-	r.Latency = LatencyReport{
-		Samples: int64(snap.n),
-		P50:     Millis(snap.quantile(0.50)),
-		P90:     Millis(snap.quantile(0.90)),
-		P99:     Millis(snap.quantile(0.99)),
-		Max:     Millis(snap.max),
-		Mean:    Millis(snap.mean()),
+	r.Latency = snap.latencyReport()
+	if len(ws) > 1 {
+		r.WebSockets = ws
 	}
 
 	if b.cfg.PID > 0 {
@@ -206,6 +226,18 @@ func (b *bench) report(reached phase, interrupted bool) *Report {
 		r.RSS = rss
 	}
 	return r
+}
+
+// latencyReport summarises s.
+func (s *histSnapshot) latencyReport() LatencyReport {
+	return LatencyReport{
+		Samples: int64(s.n),
+		P50:     Millis(s.quantile(0.50)),
+		P90:     Millis(s.quantile(0.90)),
+		P99:     Millis(s.quantile(0.99)),
+		Max:     Millis(s.max),
+		Mean:    Millis(s.mean()),
+	}
 }
 
 // perSecond returns n per second over d, to one decimal; 0 for no time.
@@ -282,6 +314,14 @@ func (r *Report) writeTable(w io.Writer) error {
 			// A warm server reuses memory freed by an earlier run.
 			row("rss/conn", "n/a: RSS did not grow while connecting (measure a freshly started server)")
 		}
+	}
+	for i, w := range r.WebSockets {
+		lat := "no samples"
+		if w.Latency.Samples > 0 {
+			lat = fmt.Sprintf("p50 %s  p99 %s  max %s", w.Latency.P50, w.Latency.P99, w.Latency.Max)
+		}
+		row(fmt.Sprintf("websocket %d", i+1), "%s: %d connections, %d of %d delivered, %s",
+			w.URL, w.Connections, w.Delivered, w.Expected, lat)
 	}
 	if len(r.Errors) == 0 {
 		row("errors", "none")

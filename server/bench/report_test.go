@@ -81,6 +81,25 @@ func TestWriteTableVariants(t *testing.T) {
 			notWant: []string{"server rss"},
 		},
 		{
+			name: "several websocket URLs",
+			edit: func(r *Report) {
+				r.WebSockets = []WebSocketReport{
+					{URL: "ws://127.0.0.1:8081/app/k", Connections: 999, Expected: 99900, Delivered: 99900,
+						Latency: LatencyReport{Samples: 99900, P50: Millis(time.Millisecond), P99: Millis(9 * time.Millisecond), Max: Millis(20 * time.Millisecond)}},
+					{URL: "ws://127.0.0.1:8082/app/k", Connections: 999, Expected: 99900, Delivered: 99890},
+				}
+			},
+			want: []string{
+				"websocket 1   ws://127.0.0.1:8081/app/k: 999 connections, 99900 of 99900 delivered, p50 1ms  p99 9ms  max 20ms\n",
+				"websocket 2   ws://127.0.0.1:8082/app/k: 999 connections, 99890 of 99900 delivered, no samples\n",
+			},
+		},
+		{
+			name:    "one websocket URL has no breakdown",
+			edit:    func(r *Report) {},
+			notWant: []string{"websocket"},
+		},
+		{
 			name:    "a warm server's RSS shrank",
 			edit:    func(r *Report) { r.RSS.IdleBytes, r.RSS.PerIdleConnectionBytes = 9<<20, -524 },
 			want:    []string{"rss/conn      n/a: RSS did not grow"},
