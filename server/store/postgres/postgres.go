@@ -96,8 +96,18 @@ func (s *Store) Close() error {
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // tx runs fn in a read-committed transaction, committing if it returns nil.
+//
+// A foreign-key violation that reaches here means a row the change refers
+// to was deleted by a concurrent transaction after fn checked it (a
+// contact merged away, a team or a member removed): it is ErrConflict,
+// a 409 the client can retry, not an internal error. The driver's error
+// stays in the chain for methods that tell such cases apart themselves.
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+	err := pgx.BeginFunc(ctx, s.pool, fn)
+	if isForeignKey(err) && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("%w: a row it refers to was deleted meanwhile: %w", store.ErrConflict, err)
+	}
+	return err
 }
 
 // querier is what both the pool and a transaction offer.
