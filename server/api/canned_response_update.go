@@ -32,25 +32,5 @@ func (p cannedResponsePatch) update() (store.CannedResponseUpdate, error) {
 // updateCannedResponse serves PATCH /api/v1/canned_responses/{id} with
 // short_code and/or content; a taken short code is 409.
 func (h *handler) updateCannedResponse(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	var patch cannedResponsePatch
-	if err := h.decodeBody(w, r, &patch); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	u, err := patch.update()
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	c, err := h.store.UpdateCannedResponse(r.Context(), principal(r).Workspace.ID, id, u)
-	if err != nil {
-		h.fail(w, r, cannedConflict(err))
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	servePatch(h, w, r, &cannedResponsePatch{}, h.store.UpdateCannedResponse, cannedConflict)
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 
@@ -46,25 +47,8 @@ func (p contactPatch) update() (store.ContactUpdate, error) {
 // Attributes merge: {"attributes":{"plan":"pro","trial":null}} sets plan,
 // deletes trial and keeps every other key.
 func (h *handler) updateContact(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	var patch contactPatch
-	if err := h.decodeBody(w, r, &patch); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	u, err := patch.update()
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	c, _, err := h.store.UpdateContact(r.Context(), principal(r).Workspace.ID, id, u)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
+	servePatch(h, w, r, &contactPatch{}, func(ctx context.Context, workspaceID, id int64, u store.ContactUpdate) (store.Contact, error) {
+		c, _, err := h.store.UpdateContact(ctx, workspaceID, id, u)
+		return c, err
+	}, nil)
 }

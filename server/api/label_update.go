@@ -37,25 +37,5 @@ func (p labelPatch) update() (store.LabelUpdate, error) {
 // description. A new name renames the label on every conversation
 // carrying it; a taken name is 409.
 func (h *handler) updateLabel(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	var patch labelPatch
-	if err := h.decodeBody(w, r, &patch); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	u, err := patch.update()
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	l, err := h.store.UpdateLabel(r.Context(), principal(r).Workspace.ID, id, u)
-	if err != nil {
-		h.fail(w, r, labelConflict(err))
-		return
-	}
-	writeJSON(w, http.StatusOK, l)
+	servePatch(h, w, r, &labelPatch{}, h.store.UpdateLabel, labelConflict)
 }

@@ -401,6 +401,14 @@ func handlerFacts(t *testing.T) map[string]handlerSource {
 			}
 			var facts handlerSource
 			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				if id, ok := n.(*ast.Ident); ok && id.Name == "servePatch" {
+					// The shared PATCH handler decodes a body and answers 200.
+					facts.decodesBody = true
+					if !slices.Contains(facts.statuses, "StatusOK") {
+						facts.statuses = append(facts.statuses, "StatusOK")
+					}
+					return true
+				}
 				sel, ok := n.(*ast.SelectorExpr)
 				if !ok {
 					return true

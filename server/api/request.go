@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,4 +79,37 @@ func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, error) {
 		return 0, invalid(name, fmt.Sprintf("must be an integer from %d to %d", lo, hi))
 	}
 	return n, nil
+}
+
+// patchBody is a PATCH request body that becomes a store update U.
+type patchBody[U any] interface {
+	update() (U, error)
+}
+
+// servePatch serves PATCH on a row of the principal's workspace named by
+// the path's {id}: it decodes body, turns it into an update, applies it
+// and answers 200 with the row. mapErr, when set, refines the store's
+// error (naming the field of a conflict) before it is answered.
+func servePatch[U, R any](h *handler, w http.ResponseWriter, r *http.Request, body patchBody[U],
+	apply func(ctx context.Context, workspaceID, id int64, u U) (R, error), mapErr func(error) error) {
+	id, err := pathID(r, "id")
+	if err == nil {
+		err = h.decodeBody(w, r, body)
+	}
+	var u U
+	if err == nil {
+		u, err = body.update()
+	}
+	var row R
+	if err == nil {
+		row, err = apply(r.Context(), principal(r).Workspace.ID, id, u)
+		if err != nil && mapErr != nil {
+			err = mapErr(err)
+		}
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, row)
 }

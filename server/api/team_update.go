@@ -32,25 +32,5 @@ func (p teamPatch) update() (store.TeamUpdate, error) {
 // updateTeam serves PATCH /api/v1/teams/{id} with name and/or
 // description; a taken name is 409.
 func (h *handler) updateTeam(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r, "id")
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	var patch teamPatch
-	if err := h.decodeBody(w, r, &patch); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	u, err := patch.update()
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	t, err := h.store.UpdateTeam(r.Context(), principal(r).Workspace.ID, id, u)
-	if err != nil {
-		h.fail(w, r, teamConflict(err))
-		return
-	}
-	writeJSON(w, http.StatusOK, t)
+	servePatch(h, w, r, &teamPatch{}, h.store.UpdateTeam, teamConflict)
 }
