@@ -6,6 +6,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -32,6 +34,8 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/auth"
 	"github.com/switchboard-inbox/switchboard/server/bench"
+	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
+	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
 	"github.com/switchboard-inbox/switchboard/server/config"
 	"github.com/switchboard-inbox/switchboard/server/inbox"
 	"github.com/switchboard-inbox/switchboard/server/store"
@@ -49,6 +53,8 @@ Commands:
   migrate   apply the store's migrations and report the schema version
   workspace create a workspace with its owner and an API token: "switchboard workspace create -h"
   seed      fill a workspace with demonstration conversations: "switchboard seed -h"
+  inbox     connect a channel: "switchboard inbox create-whatsapp -h"
+  simulate  send a signed provider webhook to a running server: "switchboard simulate whatsapp -h"
   bench     load-test a Pusher-compatible server; see "switchboard bench -h"
   version   print the version
 `
@@ -78,6 +84,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return workspaceCommand(ctx, args, getenv, stdout, stderr)
 	case "seed":
 		return seedCommand(ctx, args, getenv, stdout, stderr)
+	case "inbox":
+		return inboxCommand(ctx, args, getenv, stdout, stderr)
+	case "simulate":
+		if len(args) == 0 || args[0] != "whatsapp" {
+			return errors.New(`usage: switchboard simulate whatsapp --inbox ID --app-secret SECRET [flags] (see "switchboard simulate whatsapp -h")`)
+		}
+		return whatsapp.RunSimulate(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return bench.Run(ctx, args, stdout, stderr)
 	case "version":
@@ -117,6 +130,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cfg.DevApp {
 		log.Warn("DEVELOPMENT APP ENABLED: id app-id, key app-key, secret app-secret. " +
 			"Anyone who can reach this address can use it. Configure SWITCHBOARD_APP_ID/KEY/SECRET or SWITCHBOARD_APPS_FILE for real use.")
+	}
+
+	box, err := newSecretBox(cfg, log)
+	if err != nil {
+		return err
 	}
 
 	// Listen before starting anything that owns goroutines, so a refusal
@@ -209,7 +227,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}),
 			PusherAuth:     api.NewPusherAuth(st, api.Options{Logger: log, Sessions: signIn}),
 			PusherUserAuth: api.NewPusherUserAuth(st, api.Options{Logger: log, Sessions: signIn}),
-			Auth:           signIn,
+			Channels: whatsapp.New(whatsapp.Options{
+				Store:        st,
+				Box:          box,
+				Logger:       log,
+				OnCommit:     relay.Notify,
+				MaxBodyBytes: cfg.MaxRequestBytes,
+			}),
+			Auth: signIn,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -515,6 +540,138 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprintf(stderr, "seed: %d conversations, %d messages %s in %s (%.0f messages/s)\n",
 		res.Conversations, res.Messages, how, took.Round(time.Millisecond), float64(res.Messages)/took.Seconds())
 	return json.NewEncoder(stdout).Encode(res)
+}
+
+// newSecretBox returns the box that seals channel credentials, or nil
+// (with a warning) when SWITCHBOARD_SECRET_KEY is unset: the server still
+// runs, and connectors that need credentials answer 503 saying why.
+func newSecretBox(cfg *config.Config, log *slog.Logger) (*secretbox.Box, error) {
+	if cfg.SecretKey == nil {
+		log.Warn("SWITCHBOARD_SECRET_KEY is not set: channel connectors that need credentials (WhatsApp) are unavailable")
+		return nil, nil
+	}
+	box, err := secretbox.New(cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("SWITCHBOARD_SECRET_KEY: %w", err)
+	}
+	return box, nil
+}
+
+const inboxUsage = `Usage:
+  switchboard inbox create-whatsapp --workspace ID --name NAME --phone-number-id ID --app-secret SECRET [--verify-token TOKEN] [--access-token TOKEN]
+  switchboard inbox configure-whatsapp --workspace ID --inbox ID --phone-number-id ID --app-secret SECRET [--verify-token TOKEN] [--access-token TOKEN]
+
+create-whatsapp connects a WhatsApp Cloud API number as a new inbox;
+configure-whatsapp replaces an inbox's configuration (to rotate secrets).
+The app secret, verify token and access token are sealed with
+SWITCHBOARD_SECRET_KEY before they are stored, and never printed back; a
+verify token left out is generated and printed once. Prints the inbox id and
+the webhook path to give Meta. Store settings come from the environment, as
+for serve.
+
+Flags:
+`
+
+// inboxCommand runs "inbox create-whatsapp" and "inbox configure-whatsapp"
+// (see inboxUsage) and prints the inbox as JSON, secrets left out.
+func inboxCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "create-whatsapp" && args[0] != "configure-whatsapp") {
+		fmt.Fprint(stderr, inboxUsage)
+		return errors.New("usage: switchboard inbox create-whatsapp|configure-whatsapp [flags]")
+	}
+	create := args[0] == "create-whatsapp"
+	fs := flag.NewFlagSet("inbox "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), inboxUsage)
+		fs.PrintDefaults()
+	}
+	wsID := fs.Int64("workspace", 0, "workspace id (required)")
+	inboxID := fs.Int64("inbox", 0, "inbox id (configure-whatsapp only)")
+	name := fs.String("name", "", "inbox name (create-whatsapp only)")
+	var wc whatsapp.Config
+	fs.StringVar(&wc.PhoneNumberID, "phone-number-id", "", "the business number's phone number id in the Cloud API (required)")
+	fs.StringVar(&wc.AppSecret, "app-secret", "", "the Meta app's secret, which signs webhooks (required)")
+	fs.StringVar(&wc.VerifyToken, "verify-token", "", "token Meta sends when subscribing the webhook (default: generated and printed once)")
+	fs.StringVar(&wc.AccessToken, "access-token", "", "Cloud API access token, for replies (the outbound connector)")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	switch {
+	case *wsID <= 0:
+		return errors.New("inbox: --workspace is required")
+	case create && strings.TrimSpace(*name) == "":
+		return errors.New("inbox create-whatsapp: --name is required")
+	case !create && *inboxID <= 0:
+		return errors.New("inbox configure-whatsapp: --inbox is required")
+	}
+	generated := wc.VerifyToken == ""
+	if generated {
+		wc.VerifyToken = randomToken()
+	}
+	if err := wc.Validate(); err != nil {
+		return fmt.Errorf("inbox: %w", err)
+	}
+	cfg, err := config.Load(nil, getenv)
+	if err != nil {
+		return err
+	}
+	box, err := newSecretBox(cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return err
+	}
+	if box == nil {
+		return errors.New("inbox: SWITCHBOARD_SECRET_KEY is not set; it encrypts the credentials (generate one with: openssl rand -base64 32)")
+	}
+	st, err := openStore(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var in store.Inbox
+	if create {
+		// The credentials are sealed for the inbox's id, so the inbox is
+		// created first and configured right after.
+		if in, err = st.CreateInbox(ctx, *wsID, store.NewInbox{Kind: store.InboxWhatsApp, Name: *name}); err != nil {
+			return fmt.Errorf("inbox create-whatsapp: %w", err)
+		}
+	} else {
+		if in, err = st.Inbox(ctx, *wsID, *inboxID); err != nil {
+			return fmt.Errorf("inbox configure-whatsapp: %w", err)
+		}
+		if in.Kind != store.InboxWhatsApp {
+			return fmt.Errorf("inbox configure-whatsapp: inbox %d is a %s inbox, not whatsapp", in.ID, in.Kind)
+		}
+	}
+	settings, sealed, err := whatsapp.Seal(box, in.ID, wc)
+	if err != nil {
+		return fmt.Errorf("inbox %d: %w", in.ID, err)
+	}
+	if in, err = st.ConfigureInbox(ctx, *wsID, in.ID, settings, sealed); err != nil {
+		return fmt.Errorf("inbox %d (created, not configured; run configure-whatsapp): %w", in.ID, err)
+	}
+	out := map[string]any{
+		"inbox_id": in.ID, "workspace_id": in.WorkspaceID, "name": in.Name, "kind": in.Kind,
+		"phone_number_id": wc.PhoneNumberID,
+		"webhook_path":    fmt.Sprintf("/channels/whatsapp/%d/webhook", in.ID),
+	}
+	if generated {
+		fmt.Fprintln(stderr, "The generated verify token is shown only this once; give it to Meta with the webhook URL.")
+		out["verify_token"] = wc.VerifyToken
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+// randomToken returns 24 random bytes as URL-safe base64.
+func randomToken() string {
+	var b [24]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {

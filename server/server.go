@@ -2,7 +2,7 @@
 // websocket endpoint to the hub, the Pusher HTTP API to pusherapi, browser
 // sign-in to auth (which also guards the REST API and channel
 // authorization for signed-in browsers), and serves health, readiness,
-// metrics and the embedded web UI. Each concern lives in a sub-package;
+// metrics, provider webhooks (server/channels) and the embedded web UI. Each concern lives in a sub-package;
 // this one only wires them to URLs.
 package server
 
@@ -42,6 +42,10 @@ type Options struct {
 	// PusherUserAuth signs pusher-js's pusher:signin at
 	// /pusher/user-auth; nil serves none.
 	PusherUserAuth http.Handler
+	// Channels receives provider webhooks (server/channels/...) under
+	// /channels/; nil serves none. Providers sign their own requests, so
+	// sign-in does not guard it.
+	Channels http.Handler
 	// Auth is browser sign-in (server/auth), served under /auth/. It
 	// also guards the API and the two Pusher endpoints above, so a
 	// signed-in browser may use them with its session cookie. Nil serves
@@ -85,6 +89,9 @@ func New(opts Options) http.Handler {
 	}
 	if opts.PusherUserAuth != nil {
 		mux.Handle("/pusher/user-auth", protect(opts.PusherUserAuth))
+	}
+	if opts.Channels != nil {
+		mux.Handle("/channels/", opts.Channels)
 	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

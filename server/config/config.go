@@ -108,6 +108,10 @@ type Config struct {
 	SessionIdleTimeout time.Duration
 	// DevLogin serves the development sign-in (loopback Addr only).
 	DevLogin bool
+	// SecretKey seals channel credentials in the store
+	// (server/channels/secretbox); nil when unset, and then connectors
+	// that need credentials are unavailable.
+	SecretKey []byte
 
 	// appSources names where each entry of Apps came from, for errors. It
 	// is parallel to Apps when Load built them and may be empty when a
@@ -439,6 +443,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Bool("trust_proxy", c.TrustProxy),
 		slog.Bool("google_sign_in", c.GoogleClientID != ""),
 		slog.Bool("dev_login", c.DevLogin),
+		slog.Bool("secret_key", c.SecretKey != nil),
 		slog.Duration("session_lifetime", c.SessionLifetime),
 		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
 	)

@@ -279,6 +279,8 @@ func TestLoadInvalidValueNamesVariable(t *testing.T) {
 		{"dev login on every interface", map[string]string{"SWITCHBOARD_DEV_LOGIN": "true", "SWITCHBOARD_ADDR": ":8080"}, nil, "SWITCHBOARD_DEV_LOGIN", "loopback"},
 		{"dev login behind a proxy", map[string]string{"SWITCHBOARD_DEV_LOGIN": "true", "SWITCHBOARD_TRUST_PROXY": "true"}, nil, "SWITCHBOARD_DEV_LOGIN", "SWITCHBOARD_TRUST_PROXY"},
 		{"dev login not a bool", map[string]string{"SWITCHBOARD_DEV_LOGIN": "please"}, nil, "SWITCHBOARD_DEV_LOGIN", `"please"`},
+		{"secret key too short", map[string]string{"SWITCHBOARD_SECRET_KEY": "c2hvcnQta2V5LXNob3J0LWtleQ=="}, nil, "SWITCHBOARD_SECRET_KEY", "want 32 bytes, got 19"},
+		{"secret key neither hex nor base64", map[string]string{"SWITCHBOARD_SECRET_KEY": "not a key!"}, nil, "SWITCHBOARD_SECRET_KEY", "64 hex digits or base64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -472,16 +474,17 @@ func TestLogValueHidesSecrets(t *testing.T) {
 		"SWITCHBOARD_PUBLIC_URL":           "https://inbox.example.com",
 		"SWITCHBOARD_GOOGLE_CLIENT_ID":     "123-abc.apps.googleusercontent.com",
 		"SWITCHBOARD_GOOGLE_CLIENT_SECRET": "hunter4",
+		"SWITCHBOARD_SECRET_KEY":           "aHVudGVyNWh1bnRlcjVodW50ZXI1aHVudGVyNWh1bnQ=",
 	}))
 	var buf bytes.Buffer
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", cfg)
 	out := buf.String()
-	for _, secret := range []string{"demo-secret", "hunter2", "hunter3", "hunter4"} {
+	for _, secret := range []string{"demo-secret", "hunter2", "hunter3", "hunter4", "hunter5", "aHVudGVyNWh1bnRlcjVodW50ZXI1aHVudGVyNWh1bnQ="} {
 		if strings.Contains(out, secret) {
 			t.Errorf("log line leaks %q: %s", secret, out)
 		}
 	}
-	for _, want := range []string{"config.addr=127.0.0.1:8080", "config.apps=demo", "db/switchboard", "config.google_sign_in=true"} {
+	for _, want := range []string{"config.addr=127.0.0.1:8080", "config.apps=demo", "db/switchboard", "config.google_sign_in=true", "config.secret_key=true"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log line lacks %q: %s", want, out)
 		}
@@ -505,5 +508,22 @@ func TestFmtDuration(t *testing.T) {
 		if got := fmtDuration(tt.d); got != tt.want {
 			t.Errorf("fmtDuration(%v) = %q, want %q", tt.d, got, tt.want)
 		}
+	}
+}
+
+func TestSecretKey(t *testing.T) {
+	hexKey := strings.Repeat("ab", 32)
+	cfg := mustLoad(t, staticEnv(map[string]string{"SWITCHBOARD_SECRET_KEY": hexKey}))
+	if len(cfg.SecretKey) != 32 || cfg.SecretKey[0] != 0xab {
+		t.Errorf("SecretKey = %x, want 32 bytes of ab", cfg.SecretKey)
+	}
+	if cfg := mustLoad(t, staticEnv(nil)); cfg.SecretKey != nil {
+		t.Errorf("SecretKey unset = %x, want nil", cfg.SecretKey)
+	}
+	// An error about the key must not repeat it: it is a secret.
+	bad := strings.Repeat("ab", 31) + "zz"
+	_, err := load(t, staticEnv(map[string]string{"SWITCHBOARD_SECRET_KEY": bad}))
+	if err == nil || strings.Contains(err.Error(), bad) || !strings.Contains(err.Error(), "SWITCHBOARD_SECRET_KEY") {
+		t.Errorf("error %v: want one naming SWITCHBOARD_SECRET_KEY without the value", err)
 	}
 }

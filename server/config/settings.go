@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 )
 
 // setting is one configurable value. The table below is the single source of
@@ -136,6 +138,20 @@ var settings = []setting{
 	{name: "SESSION_IDLE_TIMEOUT", def: "72h", kind: "duration",
 		help: "A browser unused this long is signed out; 0s never, else 1m up to SESSION_LIFETIME.",
 		set:  durationSetting(func(c *Config) *time.Duration { return &c.SessionIdleTimeout })},
+	{name: "SECRET_KEY", kind: "key",
+		help: "32-byte key, as 64 hex digits or base64 (openssl rand -base64 32), that encrypts channel credentials (WhatsApp tokens and app secrets) in the store. Unset: connectors that need credentials are unavailable. Changing it makes stored credentials unreadable.",
+		set: func(c *Config, raw string) error {
+			c.SecretKey = nil
+			if strings.TrimSpace(raw) == "" {
+				return nil
+			}
+			key, err := secretbox.ParseKey(raw)
+			if err != nil {
+				return err
+			}
+			c.SecretKey = key
+			return nil
+		}},
 	{name: "DEV_LOGIN", def: "false", kind: "bool",
 		help: "Serve a development sign-in at /auth/dev that signs anyone in as any email, with no password. Only with a loopback ADDR and without TRUST_PROXY; never in production.",
 		set:  boolSetting(func(c *Config) *bool { return &c.DevLogin })},

@@ -61,6 +61,10 @@ func (i NewInbox) Validate() error {
 	return validObject("settings", i.Settings)
 }
 
+// ValidObject reports an invalid field unless raw is empty or a JSON
+// object, for the stores' JSON object columns.
+func ValidObject(field string, raw json.RawMessage) error { return validObject(field, raw) }
+
 // validObject accepts an empty value (stored as {}) or a JSON object.
 func validObject(field string, raw json.RawMessage) error {
 	if len(raw) == 0 {

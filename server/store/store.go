@@ -15,6 +15,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -153,6 +154,19 @@ type Store interface {
 
 	CreateInbox(ctx context.Context, workspaceID int64, in NewInbox) (Inbox, error)
 	Inbox(ctx context.Context, workspaceID, inboxID int64) (Inbox, error)
+	// ConfigureInbox replaces an inbox's settings and its sealed
+	// credentials (opaque here: server/channels/secretbox seals them).
+	ConfigureInbox(ctx context.Context, workspaceID, inboxID int64, settings json.RawMessage, credentials []byte) (Inbox, error)
+	// WebhookInbox finds an inbox by id alone, in whatever workspace. It
+	// is only for provider webhooks, whose URL names the inbox and which
+	// must check the provider's signature with the inbox's credentials
+	// before anything else is read or written; everything after uses the
+	// workspace id it returns.
+	WebhookInbox(ctx context.Context, inboxID int64) (Inbox, error)
+	// CreateDeadLetter keeps a provider payload that could not be
+	// processed; ListDeadLetters returns the workspace's newest first.
+	CreateDeadLetter(ctx context.Context, workspaceID int64, d NewDeadLetter) (DeadLetter, error)
+	ListDeadLetters(ctx context.Context, workspaceID int64, limit int) ([]DeadLetter, error)
 
 	// UpsertContact returns the contact known by identity, or creates it
 	// from c with that identity; created says which.
@@ -207,6 +221,9 @@ type Store interface {
 	// activity and appends message.created (note.created for notes).
 	CreateMessage(ctx context.Context, workspaceID int64, m NewMessage) (CreatedMessage, error)
 	Message(ctx context.Context, workspaceID, messageID int64) (Message, error)
+	// MessageByProviderID finds a message of the inbox by the channel's
+	// id for it, for delivery receipts and early duplicate checks.
+	MessageByProviderID(ctx context.Context, workspaceID, inboxID int64, providerMessageID string) (Message, error)
 	// ListMessages pages a conversation's messages, newest first.
 	ListMessages(ctx context.Context, workspaceID, conversationID int64, f MessageFilter) ([]Message, error)
 	// UpdateMessageStatus records a delivery receipt and appends

@@ -46,6 +46,8 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteTeam", testDeleteTeam},
 		{"CannedResponseChanges", testCannedResponseChanges},
 		{"Inboxes", testInboxes},
+		{"ChannelInbox", testChannelInbox},
+		{"DeadLetters", testDeadLetters},
 		{"Contacts", testContacts},
 		{"CreateContact", testCreateContact},
 		{"ListContacts", testListContacts},
