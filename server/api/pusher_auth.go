@@ -38,27 +38,39 @@ func NewPusherAuth(st store.Store, opts Options) http.Handler {
 	return h.authenticate(http.HandlerFunc(h.pusherAuth))
 }
 
-func (h *handler) pusherAuth(w http.ResponseWriter, r *http.Request) {
+// pusherForm reads the form pusher-js posts to an authorization endpoint
+// (POST only, bounded) and its socket_id. On failure it has answered, and
+// ok is false; fields names what the form must hold, for the error.
+func (h *handler) pusherForm(w http.ResponseWriter, r *http.Request, fields string) (socketID string, ok bool) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here", "")
-		return
+		return "", false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxPusherAuthBody)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "the form is too large", "")
-			return
+			return "", false
 		}
-		h.fail(w, r, invalid("", "the body must be a form with socket_id and channel_name"))
-		return
+		h.fail(w, r, invalid("", "the body must be a form with "+fields))
+		return "", false
 	}
-	socketID, channel := r.PostForm.Get("socket_id"), r.PostForm.Get("channel_name")
+	socketID = r.PostForm.Get("socket_id")
 	if !socketIDRe.MatchString(socketID) {
 		h.fail(w, r, invalid("socket_id", "must look like 123.456"))
+		return "", false
+	}
+	return socketID, true
+}
+
+func (h *handler) pusherAuth(w http.ResponseWriter, r *http.Request) {
+	socketID, ok := h.pusherForm(w, r, "socket_id and channel_name")
+	if !ok {
 		return
 	}
+	channel := r.PostForm.Get("channel_name")
 	if channel == "" {
 		h.fail(w, r, invalid("channel_name", "is required"))
 		return

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 
@@ -28,24 +27,8 @@ func NewPusherUserAuth(st store.Store, opts Options) http.Handler {
 }
 
 func (h *handler) pusherUserAuth(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed here", "")
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxPusherAuthBody)
-	if err := r.ParseForm(); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", "the form is too large", "")
-			return
-		}
-		h.fail(w, r, invalid("", "the body must be a form with socket_id"))
-		return
-	}
-	socketID := r.PostForm.Get("socket_id")
-	if !socketIDRe.MatchString(socketID) {
-		h.fail(w, r, invalid("socket_id", "must look like 123.456"))
+	socketID, ok := h.pusherForm(w, r, "socket_id")
+	if !ok {
 		return
 	}
 	p := principal(r)
