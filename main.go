@@ -34,6 +34,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/auth"
 	"github.com/switchboard-inbox/switchboard/server/bench"
+	"github.com/switchboard-inbox/switchboard/server/channels/outbox"
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
 	"github.com/switchboard-inbox/switchboard/server/config"
@@ -207,6 +208,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	relay := inbox.NewRelay(st, h, relayOpts)
 	stopBackground := startBackground(relay.Run, signIn.Run)
+	// The outbox drainer sends queued replies through the channels; it
+	// stops first on shutdown, finishing the send in flight, so the
+	// relay still publishes the outcome.
+	onCommit := relay.Notify
+	stopDrainer := func() {}
+	if drainer := newDrainer(cfg, st, box, log, relay.Notify); drainer != nil {
+		onCommit = func(workspaceID int64) {
+			relay.Notify(workspaceID)
+			drainer.Notify(workspaceID)
+		}
+		stopDrainer = startBackground(drainer.Run)
+	}
 
 	srv := &http.Server{
 		Handler: server.New(server.Options{
@@ -219,7 +232,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			API: api.New(st, api.Options{
 				Logger:       log,
 				MaxBodyBytes: cfg.MaxRequestBytes,
-				OnCommit:     relay.Notify,
+				OnCommit:     onCommit,
 				// A removed member's or revoked token's agent loses its
 				// open connections at once.
 				OnAccessRevoked: revoker.AccessRevoked,
@@ -247,6 +260,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	select {
 	case err := <-served:
 		err = fmt.Errorf("serve: %w", err)
+		stopDrainer()
 		stopBackground()
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
@@ -259,10 +273,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer cancel()
 	// Stop accepting first so no new connection arrives while the hub
 	// tells the open ones to reconnect elsewhere.
+	// The drainer stops claiming at once and finishes its send in flight
+	// while HTTP requests drain; a reply stored meanwhile stays queued
+	// for the next start (or another replica).
+	drained := make(chan struct{})
+	go func() { defer close(drained); stopDrainer() }()
 	var errs []error
 	if err := srv.Shutdown(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("http: %w", err))
 	}
+	<-drained
 	stopBackground()
 	if err := h.Shutdown(sctx); err != nil {
 		errs = append(errs, err)
@@ -540,6 +560,27 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 	fmt.Fprintf(stderr, "seed: %d conversations, %d messages %s in %s (%.0f messages/s)\n",
 		res.Conversations, res.Messages, how, took.Round(time.Millisecond), float64(res.Messages)/took.Seconds())
 	return json.NewEncoder(stdout).Encode(res)
+}
+
+// newDrainer returns the outbox drainer with a sender per connector that
+// can send, or nil when none can: without SWITCHBOARD_SECRET_KEY no
+// credentials open, and replies stay queued in the outbox until a server
+// with the key drains them. A send in flight at shutdown gets at most the
+// shutdown timeout.
+func newDrainer(cfg *config.Config, st store.Store, box *secretbox.Box, log *slog.Logger, onCommit func(int64)) *outbox.Drainer {
+	if box == nil {
+		log.Warn("SWITCHBOARD_SECRET_KEY is not set: replies to WhatsApp conversations stay queued, unsent")
+		return nil
+	}
+	return outbox.New(outbox.Options{
+		Store: st,
+		Senders: map[store.InboxKind]outbox.Sender{
+			store.InboxWhatsApp: whatsapp.NewSender(whatsapp.SenderOptions{Store: st, Box: box}),
+		},
+		Logger:      log,
+		OnCommit:    onCommit,
+		SendTimeout: min(outbox.DefaultSendTimeout, cfg.ShutdownTimeout),
+	})
 }
 
 // newSecretBox returns the box that seals channel credentials, or nil

@@ -19,6 +19,7 @@
 //	POST   /api/v1/conversations/{id}/read             204
 //	GET    /api/v1/conversations/{id}/messages         newest first, cursor pages
 //	POST   /api/v1/conversations/{id}/messages         {"body","type","mentions"}, Idempotency-Key
+//	POST   /api/v1/messages/{id}/retry                 a failed reply queued again; 409 not_retryable otherwise
 //	GET    /api/v1/contacts?q=&cursor=&limit=          newest first, cursor pages, q full-text
 //	POST   /api/v1/contacts                            {"name","email","phone","attributes","identities"}, 201; 409 identity taken
 //	GET    /api/v1/contacts/{id}                       with identities
@@ -162,6 +163,7 @@ func (h *handler) routes() []route {
 			"GET":  {access.ReadInbox, h.listMessages},
 			"POST": {access.ReplyToConversation, h.sendMessage},
 		}},
+		{"/messages/{id}/retry", map[string]endpoint{"POST": {access.ReplyToConversation, h.retryMessage}}},
 		{"/contacts", map[string]endpoint{
 			"GET":  {access.ReadInbox, h.listContacts},
 			"POST": {access.ManageContacts, h.createContact},

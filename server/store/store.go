@@ -230,6 +230,32 @@ type Store interface {
 	// message.updated.
 	UpdateMessageStatus(ctx context.Context, workspaceID, messageID int64, status DeliveryStatus, errText string) (Message, Event, error)
 
+	// --- The outbox (server/channels/outbox drains it, see outbox.go) ---
+
+	// ClaimOutbox claims up to limit entries of inboxes of the given
+	// kinds that are due at now (pending, or sending with an expired
+	// lease), oldest first: each is marked sending until now+lease with
+	// its attempt count raised. Two concurrent claims never return the
+	// same entry while its lease runs.
+	ClaimOutbox(ctx context.Context, kinds []InboxKind, now time.Time, lease time.Duration, limit int) ([]OutboxEntry, error)
+	// MarkOutboxSent completes a claimed entry the provider accepted: the
+	// message becomes sent with the provider's id for it, and
+	// message.updated is appended, in one transaction.
+	MarkOutboxSent(ctx context.Context, e OutboxEntry, providerMessageID string) (Message, Event, error)
+	// RetryOutbox releases a claimed entry to be attempted again at next,
+	// keeping errText as its last error; the message stays queued.
+	RetryOutbox(ctx context.Context, e OutboxEntry, next time.Time, errText string) error
+	// FailOutbox gives up a claimed entry: the message becomes failed
+	// with errText, and message.updated is appended.
+	// All three return ErrLeaseLost when e's claim is no longer held.
+	FailOutbox(ctx context.Context, e OutboxEntry, errText string) (Message, Event, error)
+	// RequeueMessage queues a failed outbound message again, as new: its
+	// outbox entry pending with no attempts, the message queued without
+	// its error or its old provider id (whose late receipts must not
+	// apply to the new send), appending message.updated. A message that
+	// is not a failed outbound send is ErrNotRetryable.
+	RequeueMessage(ctx context.Context, workspaceID, messageID int64) (Message, Event, error)
+
 	// EventsAfter returns up to limit events with seq > after, in order;
 	// ErrEventsGone when some of them were pruned.
 	EventsAfter(ctx context.Context, workspaceID, after int64, limit int) (EventPage, error)

@@ -1,10 +1,12 @@
-// Package whatsapp is the WhatsApp Cloud API connector's inbound half: it
+// Package whatsapp is the WhatsApp Cloud API connector. Its inbound half
 // answers Meta's webhook verification, checks X-Hub-Signature-256 over the
 // raw body, and files every message and delivery status of a payload in
 // the inbox before answering 200, so that Meta retries anything not yet
 // durably stored. Duplicates from those retries are dropped by provider
-// message id. Media is described, not downloaded (a later slice), and
-// outbound sends are a later slice too.
+// message id. Media is described, not downloaded (a later slice). Its
+// outbound half, Sender, sends text replies through the Graph API for the
+// outbox drainer (server/channels/outbox); templates and media are later
+// slices.
 package whatsapp
 
 import (
