@@ -485,7 +485,7 @@ func (c *conn) handleSignin(raw json.RawMessage) {
 		c.sendError(CodeWatchlistTooLong, fmt.Sprintf("watchlist has %d entries, at most %d allowed", len(ud.Watchlist), MaxWatchlist))
 		return
 	}
-	if cl := c.hub.cluster; cl != nil {
+	if c.hub.cluster != nil {
 		c.listen(prefixServerToUser + ud.ID)
 		for _, id := range ud.Watchlist {
 			c.listen(prefixWatch + id)

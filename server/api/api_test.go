@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,60 +17,8 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/store"
-	"github.com/switchboard-inbox/switchboard/server/store/postgres"
-	"github.com/switchboard-inbox/switchboard/server/store/sqlite"
-	"github.com/switchboard-inbox/switchboard/server/store/storetest"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
-
-// backends are the stores every API test runs against.
-var backends = []struct {
-	name string
-	open func(t testing.TB) store.Store
-}{
-	{"sqlite", openSQLite},
-	{"postgres", openPostgres},
-}
-
-func openSQLite(t testing.TB) store.Store {
-	t.Helper()
-	s, err := sqlite.New(ctx(t), filepath.Join(t.TempDir(), "switchboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
-func openPostgres(t testing.TB) store.Store {
-	t.Helper()
-	s, err := postgres.New(ctx(t), storetest.FreshPostgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Registered after FreshPostgres's cleanup, so it runs first: the
-	// pool is closed before the database is dropped.
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
-// forEachStore runs fn once per backend, in parallel subtests.
-func forEachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Helper()
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b.open(t))
-		})
-	}
-}
 
 // ctx returns a context bounded so a hung call fails the test, not the run.
 func ctx(t testing.TB) context.Context {
@@ -265,7 +212,7 @@ func (r reply) wantError(t testing.TB, status int, code, field string) apiError 
 }
 
 func TestAuthentication(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		revoked, revokedToken, err := st.CreateAPIToken(ctx(t), a.ws.ID, store.NewAPIToken{AgentID: a.agent.ID, Name: "old"})

@@ -8,12 +8,13 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 // TestOnCommit: the relay is woken after each successful change, with the
 // caller's workspace, and not after reads or refused requests.
 func TestOnCommit(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		var mu sync.Mutex
 		var got []int64
 		base, _ := newServerWith(t, st, api.Options{OnCommit: func(ws int64) {

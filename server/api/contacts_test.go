@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 type contactList struct {
@@ -44,7 +45,7 @@ func attrs(t testing.TB, raw json.RawMessage) map[string]any {
 }
 
 func TestContactLifecycle(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}
@@ -208,7 +209,7 @@ func TestContactLifecycle(t *testing.T) {
 }
 
 func TestContactBadRequests(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 type conversationList struct {
@@ -32,7 +33,7 @@ func (c client) list(path string) []int64 {
 }
 
 func TestConversationUpdates(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}
@@ -92,7 +93,7 @@ func TestConversationUpdates(t *testing.T) {
 }
 
 func TestListConversations(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}

@@ -11,10 +11,11 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 func TestBadRequests(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}
@@ -117,7 +118,7 @@ func (failingStore) Conversation(context.Context, int64, int64) (store.Conversat
 }
 
 func TestInternalErrorIsGeneric(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, logs := newServer(t, failingStore{st})
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}
@@ -133,7 +134,7 @@ func TestInternalErrorIsGeneric(t *testing.T) {
 }
 
 func TestMaxBodyBytesOption(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServerWith(t, st, api.Options{MaxBodyBytes: 64})
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 type eventList struct {
@@ -26,7 +27,7 @@ func seqs(es []store.Event) []int64 {
 }
 
 func TestEvents(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 // TestIsolation checks that an agent of workspace B can neither reach nor
@@ -17,7 +18,7 @@ import (
 // A's conversation exactly as for an id that does not exist, and A's rows
 // never appear in B's lists, search or events.
 func TestIsolation(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a, b := newTenant(t, st), newTenant(t, st)
 		ca := client{t: t, base: base, token: a.token}

@@ -8,10 +8,11 @@ import (
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 func TestLabels(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}
@@ -84,7 +85,7 @@ func TestLabels(t *testing.T) {
 }
 
 func TestLabelBadRequests(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 // revocations records the OnAccessRevoked calls of a server.
@@ -49,7 +50,7 @@ type memberReply struct {
 }
 
 func TestMembers(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, rv := newRevokingServer(t, st)
 		a := newTenant(t, st)
 		owner := client{t: t, base: base, token: a.token}
@@ -130,7 +131,7 @@ type invitationReply struct {
 }
 
 func TestInvitations(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		owner := client{t: t, base: base, token: a.token}
@@ -220,7 +221,7 @@ type tokenReply struct {
 }
 
 func TestTokens(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, rv := newRevokingServer(t, st)
 		a := newTenant(t, st)
 		owner := client{t: t, base: base, token: a.token}
@@ -348,7 +349,7 @@ func TestTokens(t *testing.T) {
 }
 
 func TestAuditLog(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		owner := client{t: t, base: base, token: a.token}
@@ -405,7 +406,7 @@ func TestAuditLog(t *testing.T) {
 }
 
 func TestWorkspaceSettings(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		owner := client{t: t, base: base, token: a.token}

@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 func TestRetryMessage(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		b := newTenant(t, st)

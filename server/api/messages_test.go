@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 type messageList struct {
@@ -18,7 +19,7 @@ type messageList struct {
 }
 
 func TestSendMessage(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}
@@ -72,7 +73,7 @@ func TestSendMessage(t *testing.T) {
 }
 
 func TestListMessagesPages(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}
@@ -108,7 +109,7 @@ func TestListMessagesPages(t *testing.T) {
 // once, as a flaky connection's retries racing each other would: exactly
 // one 201, every other answer 200 with the same message.
 func TestSendMessageConcurrentRetries(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		path := fmt.Sprintf("/api/v1/conversations/%d/messages", a.conv.ID)

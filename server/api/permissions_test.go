@@ -11,6 +11,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/access"
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 // member adds an agent with role to the tenant's workspace and returns
@@ -51,7 +52,7 @@ func newCanned(t testing.TB, st store.Store, workspaceID int64) store.CannedResp
 // need column is the specification of which permission each route
 // declares.
 func TestPermissions(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		_, adminToken := member(t, st, a, store.RoleAdmin, "")
@@ -204,7 +205,7 @@ func latestSeq(t testing.TB, st store.Store, workspaceID int64) int64 {
 // agent channel, where the relay tells them of assignments and mentions,
 // and to no one else's, whatever their role.
 func TestPusherAuthAgentChannels(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		srv := httptest.NewServer(api.NewPusherAuth(st, api.Options{}))
 		t.Cleanup(srv.Close)
 		a := newTenant(t, st)

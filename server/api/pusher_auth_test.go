@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/hub"
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 type authReply struct {
@@ -50,7 +51,7 @@ func postAuth(t testing.TB, base, token, socketID, channel string) authReply {
 }
 
 func TestPusherAuth(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		srv := httptest.NewServer(api.NewPusherAuth(st, api.Options{}))
 		t.Cleanup(srv.Close)
 		a, b := newTenant(t, st), newTenant(t, st)
@@ -107,7 +108,7 @@ func TestPusherAuth(t *testing.T) {
 // TestPusherAuthSignsForTheHub subscribes a real Pusher connection with
 // what the endpoint returns.
 func TestPusherAuthSignsForTheHub(t *testing.T) {
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	a := newTenant(t, st)
 	authSrv := httptest.NewServer(api.NewPusherAuth(st, api.Options{}))
 	t.Cleanup(authSrv.Close)

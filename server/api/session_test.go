@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/auth"
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 // newSessionServer serves the API and both Pusher endpoints as main does:
@@ -100,7 +101,7 @@ var crossSite = []string{"Origin", "https://evil.example", "Sec-Fetch-Site", "cr
 // their membership role, cross-site writes with the cookie are refused,
 // and bearer-token requests are untouched by either.
 func TestSessionAuthenticatesREST(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base := newSessionServer(t, st)
 		a := newTenant(t, st)
 		owner := signIn(t, base, a.agent.Email)
@@ -173,7 +174,7 @@ type userAuthReply struct {
 // session and for a token, and checks each signature with the hub's own
 // signing.
 func TestSessionPusherAuth(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base := newSessionServer(t, st)
 		a, b := newTenant(t, st), newTenant(t, st)
 		_, err := st.UpsertAccount(ctx(t), store.NewAccount{Email: a.agent.Email, AvatarURL: "https://avatars.example/olive.png"})
@@ -238,7 +239,7 @@ func TestSessionPusherAuth(t *testing.T) {
 // session to a real Pusher connection: the private workspace channel
 // subscribes and pusher:signin succeeds.
 func TestSessionSignsInToTheHub(t *testing.T) {
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	base := newSessionServer(t, st)
 	a := newTenant(t, st)
 	sess := signIn(t, base, a.agent.Email)

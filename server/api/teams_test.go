@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 type teamJSON struct {
@@ -19,7 +20,7 @@ type teamJSON struct {
 }
 
 func TestAgents(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		mate, agentToken := member(t, st, a, store.RoleAgent, "")
@@ -45,7 +46,7 @@ func TestAgents(t *testing.T) {
 }
 
 func TestTeams(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}
@@ -138,7 +139,7 @@ func TestTeams(t *testing.T) {
 }
 
 func TestTeamBadRequests(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		base, _ := newServer(t, st)
 		a := newTenant(t, st)
 		c := client{t: t, base: base, token: a.token}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/server/auth"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 // TestCrossOriginRequestsRefused sends unsafe requests with a signed-in
@@ -12,7 +13,7 @@ import (
 // nothing, while the same requests from the site itself pass, and a
 // bearer-token request is not held to the rule.
 func TestCrossOriginRequestsRefused(t *testing.T) {
-	ts := newServer(t, openSQLite(t), nil)
+	ts := newServer(t, teststore.SQLite(t), nil)
 	b := newBrowser(t, ts)
 	b.devSignIn(unique("cat")+"@example.com", "Cat")
 

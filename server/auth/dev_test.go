@@ -8,10 +8,11 @@ import (
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/server/auth"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 func TestDevLoginNeedsLoopback(t *testing.T) {
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	for _, tt := range []struct {
 		addr string
 		ok   bool
@@ -42,7 +43,7 @@ func TestDevLoginNeedsLoopback(t *testing.T) {
 }
 
 func TestDevLogin(t *testing.T) {
-	ts := newServer(t, openSQLite(t), nil)
+	ts := newServer(t, teststore.SQLite(t), nil)
 
 	t.Run("form", func(t *testing.T) {
 		b := newBrowser(t, ts)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/server/auth"
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 // TestGoogleSignIn runs the whole OAuth round trip through goth's Google
@@ -16,7 +17,7 @@ import (
 // code exchange, the profile, and a first sign-in that creates the agent
 // and their workspace.
 func TestGoogleSignIn(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		ts := newServer(t, st, nil)
 		g := ts.google
 		g.person("110248495921238986420", "ada@example.com", "Ada Lovelace", "", true)
@@ -92,7 +93,7 @@ func TestGoogleSignIn(t *testing.T) {
 // TestGoogleSignInRefusals checks every refusal leaves the browser signed
 // out.
 func TestGoogleSignInRefusals(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		ts := newServer(t, st, nil)
 		g := ts.google
 
@@ -185,7 +186,7 @@ func TestGoogleSignInRefusals(t *testing.T) {
 }
 
 func TestGoogleOff(t *testing.T) {
-	ts := newServer(t, openSQLite(t), func(o *auth.Options) { o.Google = nil })
+	ts := newServer(t, teststore.SQLite(t), func(o *auth.Options) { o.Google = nil })
 	b := newBrowser(t, ts)
 	wantError(t, b.get(auth.GooglePath), http.StatusNotFound, "not_found")
 	wantError(t, b.get(auth.CallbackPath+"?state=a&code=b"), http.StatusNotFound, "not_found")
@@ -195,7 +196,7 @@ func TestGoogleOff(t *testing.T) {
 }
 
 func TestNewRefusesGoogleWithoutPublicURL(t *testing.T) {
-	_, err := auth.New(auth.Options{Store: openSQLite(t), Google: &auth.Google{ClientID: "a", ClientSecret: "b"}})
+	_, err := auth.New(auth.Options{Store: teststore.SQLite(t), Google: &auth.Google{ClientID: "a", ClientSecret: "b"}})
 	if err == nil || !strings.Contains(err.Error(), "SWITCHBOARD_PUBLIC_URL") {
 		t.Fatalf("New: %v, want a refusal naming SWITCHBOARD_PUBLIC_URL", err)
 	}
@@ -206,7 +207,7 @@ func TestNewRefusesGoogleWithoutPublicURL(t *testing.T) {
 // creating a workspace of their own, and that each workspace's audit log
 // records the sign-in and the sign-out.
 func TestSignInJoinsAndAudits(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		ts := newServer(t, st, nil)
 		inviting, _, err := st.CreateWorkspace(ctx(t), store.NewWorkspace{Name: "Inviting", OwnerEmail: unique("boss") + "@example.com"})
 		must(t, err)

@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,54 +17,7 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/server/auth"
 	"github.com/switchboard-inbox/switchboard/server/store"
-	"github.com/switchboard-inbox/switchboard/server/store/postgres"
-	"github.com/switchboard-inbox/switchboard/server/store/sqlite"
-	"github.com/switchboard-inbox/switchboard/server/store/storetest"
 )
-
-// backends are the stores the sign-in tests run against.
-var backends = []struct {
-	name string
-	open func(t testing.TB) store.Store
-}{
-	{"sqlite", openSQLite},
-	{"postgres", openPostgres},
-}
-
-func openSQLite(t testing.TB) store.Store {
-	t.Helper()
-	s, err := sqlite.New(ctx(t), filepath.Join(t.TempDir(), "switchboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
-}
-
-func openPostgres(t testing.TB) store.Store {
-	t.Helper()
-	s, err := postgres.New(ctx(t), storetest.FreshPostgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-// forEachStore runs fn once per backend, in parallel subtests.
-func forEachStore(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Helper()
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Parallel()
-			fn(t, b.open(t))
-		})
-	}
-}
 
 func ctx(t testing.TB) context.Context {
 	t.Helper()

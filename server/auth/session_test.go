@@ -9,12 +9,13 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/server/auth"
 	"github.com/switchboard-inbox/switchboard/server/store"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 // TestSessionFixation plants a token in a victim's browser before they
 // sign in: after the sign-in the planted token signs no one in.
 func TestSessionFixation(t *testing.T) {
-	ts := newServer(t, openSQLite(t), nil)
+	ts := newServer(t, teststore.SQLite(t), nil)
 	ts.google.person(unique("sub"), unique("vic")+"@example.com", "Victim", "", true)
 	attacker, victim := newBrowser(t, ts), newBrowser(t, ts)
 
@@ -39,7 +40,7 @@ func TestSessionFixation(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		ts := newServer(t, st, nil)
 		b := newBrowser(t, ts)
 		b.devSignIn(unique("lou")+"@example.com", "Lou")
@@ -73,7 +74,7 @@ func TestLogout(t *testing.T) {
 // TestLogoutEverywhere signs one person in in two browsers; signing out
 // everywhere in one ends the other's session too.
 func TestLogoutEverywhere(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		var mu sync.Mutex
 		var closed []int64 // agents whose connections were closed
 		ts := newServer(t, st, func(o *auth.Options) {
@@ -122,7 +123,7 @@ func TestLogoutEverywhere(t *testing.T) {
 }
 
 func TestSwitchWorkspace(t *testing.T) {
-	forEachStore(t, func(t *testing.T, st store.Store) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
 		ts := newServer(t, st, nil)
 		email := unique("wil") + "@example.com"
 		b := newBrowser(t, ts)
@@ -172,7 +173,7 @@ func TestSwitchWorkspace(t *testing.T) {
 // always, and Secure exactly when the browser reached the server over
 // https.
 func TestCookieAttributes(t *testing.T) {
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	tests := []struct {
 		name       string
 		publicURL  string
@@ -220,7 +221,7 @@ func TestCookieAttributes(t *testing.T) {
 }
 
 func TestSessionSignedOut(t *testing.T) {
-	ts := newServer(t, openSQLite(t), nil)
+	ts := newServer(t, teststore.SQLite(t), nil)
 	b := newBrowser(t, ts)
 	s := b.session()
 	if s.SignedIn || s.Agent != nil || s.Workspace != nil || len(s.Workspaces) != 0 || !s.Methods.Google || !s.Methods.Dev {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,8 +19,8 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
 	"github.com/switchboard-inbox/switchboard/server/store"
 	"github.com/switchboard-inbox/switchboard/server/store/postgres"
-	"github.com/switchboard-inbox/switchboard/server/store/sqlite"
 	"github.com/switchboard-inbox/switchboard/server/store/storetest"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 const (
@@ -31,30 +30,10 @@ const (
 	waID          = "16505551234"
 )
 
-func openSQLite(t testing.TB) store.Store {
-	t.Helper()
-	s, err := sqlite.New(context.Background(), filepath.Join(t.TempDir(), "switchboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func openPostgres(t testing.TB) store.Store {
-	t.Helper()
-	s, err := postgres.New(context.Background(), storetest.FreshPostgres(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
 // stores runs fn against SQLite and Postgres.
 func stores(t *testing.T, fn func(t *testing.T, st store.Store)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, openSQLite(t)) })
-	t.Run("postgres", func(t *testing.T) { fn(t, openPostgres(t)) })
+	t.Run("sqlite", func(t *testing.T) { fn(t, teststore.SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, teststore.Postgres(t)) })
 }
 
 // graph is a fake Graph API. Each request is answered by the next of
@@ -302,7 +281,7 @@ func TestRefusalFailsAtOnce(t *testing.T) {
 }
 
 func TestMissingAccessTokenFailsAtOnce(t *testing.T) {
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	e := newEnv(t, st, newGraph(t))
 	settings, sealed, err := whatsapp.Seal(e.box, e.inbox.ID, whatsapp.Config{PhoneNumberID: phoneNumberID, VerifyToken: "v", AppSecret: appSecret})
 	must(t, err)
@@ -376,7 +355,7 @@ func TestExpiredLeaseIsSentAgain(t *testing.T) {
 // TestShutdownFinishesInFlightSend: cancelling Run stops claiming but the
 // send under way completes and is recorded before Run returns.
 func TestShutdownFinishesInFlightSend(t *testing.T) {
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	g := newGraph(t)
 	g.block = make(chan struct{})
 	e := newEnv(t, st, g)

@@ -18,7 +18,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
 	"github.com/switchboard-inbox/switchboard/server/store"
-	"github.com/switchboard-inbox/switchboard/server/store/sqlite"
+	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
 
 const (
@@ -37,16 +37,6 @@ type env struct {
 	srv       *httptest.Server
 	mu        sync.Mutex
 	committed []int64
-}
-
-func openSQLite(t testing.TB) store.Store {
-	t.Helper()
-	s, err := sqlite.New(context.Background(), filepath.Join(t.TempDir(), "switchboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
 }
 
 func newEnv(t testing.TB, st store.Store, wrap func(whatsapp.Store) whatsapp.Store) *env {
@@ -195,7 +185,7 @@ func TestInboundFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
-			e := newEnv(t, openSQLite(t), nil)
+			e := newEnv(t, teststore.SQLite(t), nil)
 			res := e.mustDeliver(fixture(t, tt.fixture))
 			if res.Messages != len(tt.want) || res.DeadLettered {
 				t.Fatalf("result %+v, want %d messages and no dead letter", res, len(tt.want))
@@ -247,7 +237,7 @@ func TestInboundFixtures(t *testing.T) {
 }
 
 func TestOneConversationPerContactUntilResolved(t *testing.T) {
-	e := newEnv(t, openSQLite(t), nil)
+	e := newEnv(t, teststore.SQLite(t), nil)
 	send := func(id, text string) {
 		body, err := whatsapp.TextPayload(whatsapp.TextMessage{PhoneNumberID: phoneNumberID, From: "+1 555 0100", Name: "Ann", Text: text, ID: id})
 		if err != nil {
@@ -273,7 +263,7 @@ func TestOneConversationPerContactUntilResolved(t *testing.T) {
 }
 
 func TestDuplicateDeliveryStoresOneMessage(t *testing.T) {
-	e := newEnv(t, openSQLite(t), nil)
+	e := newEnv(t, teststore.SQLite(t), nil)
 	body := fixture(t, "text.json")
 	first := e.mustDeliver(body)
 	again := e.mustDeliver(body)
@@ -300,7 +290,7 @@ func TestDuplicateDeliveryStoresOneMessage(t *testing.T) {
 }
 
 func TestStatuses(t *testing.T) {
-	e := newEnv(t, openSQLite(t), nil)
+	e := newEnv(t, teststore.SQLite(t), nil)
 	ctx := context.Background()
 	// An inbound message first gives a conversation.
 	e.mustDeliver(fixture(t, "text.json"))
@@ -338,7 +328,7 @@ func TestStatuses(t *testing.T) {
 }
 
 func TestSignatureFailures(t *testing.T) {
-	e := newEnv(t, openSQLite(t), nil)
+	e := newEnv(t, teststore.SQLite(t), nil)
 	body := fixture(t, "text.json")
 	good := whatsapp.Sign(body, appSecret)
 	altered := bytes.Replace(body, []byte("another color"), []byte("another colour"), 1)
@@ -373,7 +363,7 @@ func TestSignatureFailures(t *testing.T) {
 }
 
 func TestVerification(t *testing.T) {
-	e := newEnv(t, openSQLite(t), nil)
+	e := newEnv(t, teststore.SQLite(t), nil)
 	get := func(query string) (int, string) {
 		resp, err := http.Get(e.url() + "?" + query)
 		if err != nil {
@@ -399,7 +389,7 @@ func TestVerification(t *testing.T) {
 }
 
 func TestUnknownOrUnconfiguredInbox(t *testing.T) {
-	st := openSQLite(t)
+	st := teststore.SQLite(t)
 	e := newEnv(t, st, nil)
 	ctx := context.Background()
 	api, err := st.CreateInbox(ctx, e.ws.ID, store.NewInbox{Kind: store.InboxAPI, Name: "API"})
@@ -448,7 +438,7 @@ func TestUnknownOrUnconfiguredInbox(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
-	e := newEnv(t, openSQLite(t), nil)
+	e := newEnv(t, teststore.SQLite(t), nil)
 	big := bytes.Repeat([]byte(" "), 65<<10)
 	if code, _ := e.deliver(big); code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("oversized body answered %d, want 413", code)
@@ -475,7 +465,7 @@ func TestUnparseablePayloadIsDeadLettered(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, openSQLite(t), nil)
+			e := newEnv(t, teststore.SQLite(t), nil)
 			res := e.mustDeliver([]byte(tt.body))
 			if !res.DeadLettered || res.Messages != tt.messages {
 				t.Fatalf("result %+v: want dead-lettered with %d messages", res, tt.messages)
@@ -531,7 +521,7 @@ func TestStoreFailureAsksForRetry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, openSQLite(t), func(s whatsapp.Store) whatsapp.Store { tt.fs.Store = s; return tt.fs })
+			e := newEnv(t, teststore.SQLite(t), func(s whatsapp.Store) whatsapp.Store { tt.fs.Store = s; return tt.fs })
 			body := []byte(`not json`)
 			if tt.body != "" {
 				body = fixture(t, tt.body)
@@ -543,7 +533,7 @@ func TestStoreFailureAsksForRetry(t *testing.T) {
 		})
 	}
 	t.Run("status write fails", func(t *testing.T) {
-		e := newEnv(t, openSQLite(t), func(s whatsapp.Store) whatsapp.Store { return failingStore{Store: s, failStatuses: true} })
+		e := newEnv(t, teststore.SQLite(t), func(s whatsapp.Store) whatsapp.Store { return failingStore{Store: s, failStatuses: true} })
 		e.mustDeliver(fixture(t, "text.json"))
 		conv := e.messages()[0].ConversationID
 		if _, err := e.st.CreateMessage(context.Background(), e.ws.ID, store.NewMessage{ConversationID: conv, Direction: store.DirectionIn, Body: "x", ProviderMessageID: "wamid.OUT1"}); err != nil {
