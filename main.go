@@ -569,8 +569,7 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 // shutdown timeout.
 func newDrainer(cfg *config.Config, st store.Store, box *secretbox.Box, log *slog.Logger, onCommit func(int64)) *outbox.Drainer {
 	if box == nil {
-		log.Warn("SWITCHBOARD_SECRET_KEY is not set: replies to WhatsApp conversations stay queued, unsent")
-		return nil
+		return nil // newSecretBox has warned
 	}
 	return outbox.New(outbox.Options{
 		Store: st,
@@ -588,7 +587,7 @@ func newDrainer(cfg *config.Config, st store.Store, box *secretbox.Box, log *slo
 // runs, and connectors that need credentials answer 503 saying why.
 func newSecretBox(cfg *config.Config, log *slog.Logger) (*secretbox.Box, error) {
 	if cfg.SecretKey == nil {
-		log.Warn("SWITCHBOARD_SECRET_KEY is not set: channel connectors that need credentials (WhatsApp) are unavailable")
+		log.Warn("SWITCHBOARD_SECRET_KEY is not set: channel connectors that need credentials (WhatsApp) are unavailable, and replies to their conversations stay queued, unsent")
 		return nil, nil
 	}
 	box, err := secretbox.New(cfg.SecretKey)
