@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-inbox/switchboard/server/channels/connector"
 	"github.com/switchboard-inbox/switchboard/server/channels/outbox"
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
@@ -228,7 +229,7 @@ func TestSendsAndTracksDelivery(t *testing.T) {
 			"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"` + phoneNumberID + `"},
 			"statuses":[{"id":"wamid.OUT1","status":"delivered","timestamp":"1750263774","recipient_id":"` + waID + `"}]}}]}]}`)
 		req := httptest.NewRequest(http.MethodPost, "/channels/whatsapp/"+strconv.FormatInt(e.inbox.ID, 10)+"/webhook", bytes.NewReader(payload))
-		req.Header.Set(whatsapp.SignatureHeader, whatsapp.Sign(payload, appSecret))
+		req.Header.Set(connector.MetaSignatureHeader, connector.MetaSign(payload, appSecret))
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		if w.Code != http.StatusOK {

@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
+	"github.com/switchboard-inbox/switchboard/server/channels/connector"
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
@@ -52,60 +52,31 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// owner binds sealed credentials to their inbox, so a blob copied to
-// another inbox's row does not open there.
-func owner(inboxID int64) string { return "whatsapp-inbox:" + strconv.FormatInt(inboxID, 10) }
-
 // Seal returns the inbox settings and sealed credentials that
 // store.Store.ConfigureInbox keeps for cfg.
 func Seal(box *secretbox.Box, inboxID int64, cfg Config) (json.RawMessage, []byte, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("whatsapp: %w", err)
 	}
-	st, err := json.Marshal(settings{PhoneNumberID: strings.TrimSpace(cfg.PhoneNumberID)})
-	if err != nil {
-		return nil, nil, fmt.Errorf("whatsapp: encode settings: %w", err)
-	}
-	plain, err := json.Marshal(credentials{VerifyToken: cfg.VerifyToken, AppSecret: cfg.AppSecret, AccessToken: cfg.AccessToken})
-	if err != nil {
-		return nil, nil, fmt.Errorf("whatsapp: encode credentials: %w", err)
-	}
-	sealed, err := box.Seal(plain, owner(inboxID))
-	if err != nil {
-		return nil, nil, fmt.Errorf("whatsapp: seal credentials: %w", err)
-	}
-	return st, sealed, nil
+	return connector.SealCredentials(box, store.InboxWhatsApp, inboxID,
+		settings{PhoneNumberID: strings.TrimSpace(cfg.PhoneNumberID)},
+		credentials{VerifyToken: cfg.VerifyToken, AppSecret: cfg.AppSecret, AccessToken: cfg.AccessToken})
 }
 
 // Errors of Open, which the webhook answers 503 to.
 var (
 	// ErrNotConfigured: the inbox has no WhatsApp credentials.
-	ErrNotConfigured = errors.New("whatsapp: inbox has no credentials configured")
+	ErrNotConfigured = connector.ErrNotConfigured
 	// ErrUnavailable: the server has no SWITCHBOARD_SECRET_KEY.
-	ErrUnavailable = errors.New("whatsapp: connector unavailable: SWITCHBOARD_SECRET_KEY is not set")
+	ErrUnavailable = connector.ErrUnavailable
 )
 
 // Open returns the configuration of a WhatsApp inbox.
 func Open(box *secretbox.Box, in store.Inbox) (Config, error) {
-	if box == nil {
-		return Config{}, ErrUnavailable
-	}
-	if len(in.Credentials) == 0 {
-		return Config{}, ErrNotConfigured
-	}
-	plain, err := box.Open(in.Credentials, owner(in.ID))
-	if err != nil {
-		return Config{}, fmt.Errorf("whatsapp: inbox %d credentials (was SWITCHBOARD_SECRET_KEY changed?): %w", in.ID, err)
-	}
 	var c credentials
-	if err := json.Unmarshal(plain, &c); err != nil {
-		return Config{}, fmt.Errorf("whatsapp: inbox %d credentials: decode: %w", in.ID, err)
-	}
 	var s settings
-	if len(in.Settings) > 0 {
-		if err := json.Unmarshal(in.Settings, &s); err != nil {
-			return Config{}, fmt.Errorf("whatsapp: inbox %d settings: %w", in.ID, err)
-		}
+	if err := connector.OpenCredentials(box, in, &s, &c); err != nil {
+		return Config{}, err
 	}
 	return Config{PhoneNumberID: s.PhoneNumberID, VerifyToken: c.VerifyToken, AppSecret: c.AppSecret, AccessToken: c.AccessToken}, nil
 }

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
@@ -38,16 +37,6 @@ func TestParseSkipsOtherFields(t *testing.T) {
 	b, err := Parse([]byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"message_template_status_update","value":{"event":"APPROVED"}}]}]}`))
 	if err != nil || len(b.Messages)+len(b.Receipts)+len(b.Problems) != 0 {
 		t.Fatalf("template update: %+v, %v; want nothing", b, err)
-	}
-}
-
-func TestTruncateUTF8(t *testing.T) {
-	s := strings.Repeat("é", 10) // 20 bytes
-	for n := 0; n <= 22; n++ {
-		got := truncateUTF8(s, n)
-		if len(got) > n || !utf8.ValidString(got) {
-			t.Errorf("truncateUTF8(%d) = %q", n, got)
-		}
 	}
 }
 

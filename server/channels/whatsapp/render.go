@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/switchboard-inbox/switchboard/server/channels/connector"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
 
@@ -123,20 +124,6 @@ func Render(in Inbound) (Rendered, error) {
 			r.Body += " " + e.String()
 		}
 	}
-	r.Body = strings.ReplaceAll(r.Body, "\x00", "\ufffd")
-	if len(r.Body) > store.MaxBodyBytes {
-		r.Body = truncateUTF8(r.Body, store.MaxBodyBytes)
-	}
+	r.Body = connector.Clean(r.Body)
 	return r, nil
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a rune.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

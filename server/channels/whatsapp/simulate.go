@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard-inbox/switchboard/server/channels/connector"
 )
 
 // TextMessage is what a simulated customer sends.
@@ -112,7 +114,7 @@ func RunSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return fmt.Errorf("simulate whatsapp: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(SignatureHeader, Sign(body, *secret))
+	req.Header.Set(connector.MetaSignatureHeader, connector.MetaSign(body, *secret))
 	client := &http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -12,7 +12,6 @@ package whatsapp
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchboard-inbox/switchboard/server/channels/connector"
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
@@ -91,17 +91,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) (store.Inbox, Config, bool) {
 	id, err := strconv.ParseInt(r.PathValue("inbox_id"), 10, 64)
 	if err != nil || id <= 0 {
-		writeError(w, http.StatusNotFound, "not_found", "no such WhatsApp inbox")
+		connector.WriteError(w, http.StatusNotFound, "not_found", "no such WhatsApp inbox")
 		return store.Inbox{}, Config{}, false
 	}
 	in, err := h.opts.Store.WebhookInbox(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && in.Kind != store.InboxWhatsApp) {
-		writeError(w, http.StatusNotFound, "not_found", "no such WhatsApp inbox")
+		connector.WriteError(w, http.StatusNotFound, "not_found", "no such WhatsApp inbox")
 		return store.Inbox{}, Config{}, false
 	}
 	if err != nil {
 		h.log.Error("whatsapp webhook: load inbox", slog.Int64("inbox", id), slog.Any("err", err))
-		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		connector.WriteError(w, http.StatusInternalServerError, "internal", "internal error")
 		return store.Inbox{}, Config{}, false
 	}
 	cfg, err := Open(h.opts.Box, in)
@@ -116,7 +116,7 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) (store.Inbox, Co
 		case errors.Is(err, ErrNotConfigured):
 			msg = "WhatsApp inbox has no credentials configured"
 		}
-		writeError(w, http.StatusServiceUnavailable, "unavailable", msg)
+		connector.WriteError(w, http.StatusServiceUnavailable, "unavailable", msg)
 		return store.Inbox{}, Config{}, false
 	}
 	return in, cfg, true
@@ -133,7 +133,7 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	token := q.Get("hub.verify_token")
 	if q.Get("hub.mode") != "subscribe" || subtle.ConstantTimeCompare([]byte(token), []byte(cfg.VerifyToken)) != 1 {
 		h.log.Warn("whatsapp webhook: verification refused", slog.Int64("workspace", in.WorkspaceID), slog.Int64("inbox", in.ID))
-		writeError(w, http.StatusForbidden, "forbidden", "verification failed")
+		connector.WriteError(w, http.StatusForbidden, "forbidden", "verification failed")
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -156,19 +156,13 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log := h.log.With(slog.Int64("workspace", in.WorkspaceID), slog.Int64("inbox", in.ID))
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body larger than %d bytes", h.opts.MaxBodyBytes))
-			return
-		}
-		writeError(w, http.StatusBadRequest, "bad_request", "cannot read body")
+	body, ok := connector.ReadBody(w, r, h.opts.MaxBodyBytes)
+	if !ok {
 		return
 	}
-	if err := Verify(body, r.Header.Get(SignatureHeader), cfg.AppSecret); err != nil {
+	if err := connector.MetaVerify(body, r.Header.Get(connector.MetaSignatureHeader), cfg.AppSecret); err != nil {
 		log.Warn("whatsapp webhook: bad signature", slog.Any("err", err))
-		writeError(w, http.StatusUnauthorized, "bad_signature", err.Error())
+		connector.WriteError(w, http.StatusUnauthorized, "bad_signature", err.Error())
 		return
 	}
 
@@ -197,7 +191,7 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 			continue
 		case err != nil:
 			log.Error("whatsapp webhook: store message; asking Meta to retry", slog.Any("err", err))
-			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			connector.WriteError(w, http.StatusInternalServerError, "internal", "internal error")
 			return
 		}
 		changed = changed || !dup
@@ -219,7 +213,7 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 			continue
 		case err != nil:
 			log.Error("whatsapp webhook: store status; asking Meta to retry", slog.Any("err", err))
-			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			connector.WriteError(w, http.StatusInternalServerError, "internal", "internal error")
 			return
 		}
 		if applied {
@@ -233,13 +227,13 @@ func (h *Handler) receive(w http.ResponseWriter, r *http.Request) {
 		})
 		if err != nil {
 			log.Error("whatsapp webhook: keep dead letter; asking Meta to retry", slog.Any("err", err))
-			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			connector.WriteError(w, http.StatusInternalServerError, "internal", "internal error")
 			return
 		}
 		res.DeadLettered = true
-		log.Warn("whatsapp webhook: payload kept as a dead letter", slog.Int("problems", len(batch.Problems)), slog.String("first", truncateUTF8(batch.Problems[0], 200)))
+		log.Warn("whatsapp webhook: payload kept as a dead letter", slog.Int("problems", len(batch.Problems)), slog.String("first", connector.TruncateUTF8(batch.Problems[0], 200)))
 	}
-	writeJSON(w, http.StatusOK, res)
+	connector.WriteJSON(w, http.StatusOK, res)
 }
 
 // mismatch reports a change for another business number than the
@@ -250,114 +244,36 @@ func mismatch(cfg Config, phoneNumberID string) bool {
 
 var errUnrenderable = errors.New("cannot be rendered")
 
-// file stores one inbound message in the sender's latest unresolved
-// conversation of the inbox, or a new one; dup reports a message already
-// stored (a provider retry).
+// file stores one inbound message; dup reports a message already stored
+// (a provider retry).
 func (h *Handler) file(ctx context.Context, in store.Inbox, m Inbound) (dup bool, err error) {
-	// Checked first so that a retry of a message whose conversation was
-	// resolved since does not open an empty new one; CreateMessage's own
-	// dedup still settles two deliveries racing.
-	if _, err := h.opts.Store.MessageByProviderID(ctx, in.WorkspaceID, in.ID, m.Message.ID); err == nil {
-		return true, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		return false, err
-	}
 	rendered, err := Render(m)
 	if err != nil {
 		return false, fmt.Errorf("%w: %v", errUnrenderable, err)
 	}
 	waID := strings.TrimPrefix(m.WaID, "+")
-	contact, _, err := h.opts.Store.UpsertContact(ctx, in.WorkspaceID,
-		store.Identity{Channel: string(store.InboxWhatsApp), ExternalID: waID},
-		store.NewContact{Name: strings.TrimSpace(m.Name), Phone: "+" + waID})
-	if err != nil {
-		return false, err
-	}
-	page, err := h.opts.Store.ListConversations(ctx, in.WorkspaceID, store.ConversationFilter{InboxID: in.ID, ContactID: contact.ID, Limit: 1})
-	if err != nil {
-		return false, err
-	}
-	var convID int64
-	if len(page.Conversations) > 0 && page.Conversations[0].Status != store.StatusResolved {
-		convID = page.Conversations[0].ID
-	} else {
-		conv, _, err := h.opts.Store.CreateConversation(ctx, in.WorkspaceID, store.NewConversation{InboxID: in.ID, ContactID: contact.ID})
-		if err != nil {
-			return false, err
-		}
-		convID = conv.ID
-	}
-	created, err := h.opts.Store.CreateMessage(ctx, in.WorkspaceID, store.NewMessage{
-		ConversationID:    convID,
-		Direction:         store.DirectionIn,
-		Type:              rendered.Type,
-		Body:              rendered.Body,
-		Content:           rendered.Content,
-		ProviderMessageID: m.Message.ID,
+	filed, err := connector.File(ctx, h.opts.Store, in, connector.Message{
+		Identity: store.Identity{Channel: string(store.InboxWhatsApp), ExternalID: waID},
+		Contact:  store.NewContact{Name: strings.TrimSpace(m.Name), Phone: "+" + waID},
+		Message: store.NewMessage{
+			Type:              rendered.Type,
+			Body:              rendered.Body,
+			Content:           rendered.Content,
+			ProviderMessageID: m.Message.ID,
+		},
 	})
-	if err != nil {
-		return false, err
-	}
-	return created.Duplicate, nil
+	return filed.Duplicate, err
 }
 
-// statusRank orders delivery statuses so a late "delivered" never undoes
-// "read"; failed is final.
-var statusRank = map[store.DeliveryStatus]int{
-	store.DeliveryQueued: 1, store.DeliverySent: 2, store.DeliveryDelivered: 3, store.DeliveryRead: 4,
-}
-
-// applyStatus records a delivery receipt on the message it is for. A
-// receipt for a message this inbox did not send (sent from another tool
-// on the same number), of a status the inbox does not track, or older
-// than what is recorded, changes nothing.
+// applyStatus records a delivery receipt on the message it is for.
 func (h *Handler) applyStatus(ctx context.Context, in store.Inbox, s Status) (bool, error) {
-	status := store.DeliveryStatus(s.Status)
-	if _, known := statusRank[status]; !known && status != store.DeliveryFailed {
-		return false, nil
-	}
-	m, err := h.opts.Store.MessageByProviderID(ctx, in.WorkspaceID, in.ID, s.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
 	errText := ""
-	if status == store.DeliveryFailed {
+	if s.Status == string(store.DeliveryFailed) {
 		parts := make([]string, 0, len(s.Errors))
 		for _, e := range s.Errors {
 			parts = append(parts, e.String())
 		}
 		errText = strings.Join(parts, "; ")
-		if m.Status == store.DeliveryFailed && m.Error == errText {
-			return false, nil
-		}
-	} else if m.Status == store.DeliveryFailed || statusRank[status] <= statusRank[m.Status] {
-		return false, nil
 	}
-	if _, _, err := h.opts.Store.UpdateMessageStatus(ctx, in.WorkspaceID, m.ID, status, errText); err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
-type errorBody struct {
-	Error struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, code, message string) {
-	var b errorBody
-	b.Error.Code, b.Error.Message = code, message
-	writeJSON(w, status, b)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	return connector.ApplyStatus(ctx, h.opts.Store, in, s.ID, store.DeliveryStatus(s.Status), errText)
 }

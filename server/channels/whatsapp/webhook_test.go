@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/switchboard-inbox/switchboard/server/channels/connector"
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
 	"github.com/switchboard-inbox/switchboard/server/store"
@@ -88,7 +89,7 @@ func (e *env) post(body []byte, signature string) (int, string) {
 		e.t.Fatal(err)
 	}
 	if signature != "" {
-		req.Header.Set(whatsapp.SignatureHeader, signature)
+		req.Header.Set(connector.MetaSignatureHeader, signature)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -101,7 +102,7 @@ func (e *env) post(body []byte, signature string) (int, string) {
 
 func (e *env) deliver(body []byte) (int, string) {
 	e.t.Helper()
-	return e.post(body, whatsapp.Sign(body, appSecret))
+	return e.post(body, connector.MetaSign(body, appSecret))
 }
 
 func (e *env) mustDeliver(body []byte) whatsapp.Result {
@@ -330,7 +331,7 @@ func TestStatuses(t *testing.T) {
 func TestSignatureFailures(t *testing.T) {
 	e := newEnv(t, teststore.SQLite(t), nil)
 	body := fixture(t, "text.json")
-	good := whatsapp.Sign(body, appSecret)
+	good := connector.MetaSign(body, appSecret)
 	altered := bytes.Replace(body, []byte("another color"), []byte("another colour"), 1)
 	tests := []struct {
 		name      string
@@ -342,7 +343,7 @@ func TestSignatureFailures(t *testing.T) {
 		{"no prefix", body, strings.TrimPrefix(good, "sha256=")},
 		{"bad hex", body, "sha256=" + strings.Repeat("zz", 32)},
 		{"short digest", body, good[:len(good)-2]},
-		{"wrong secret", body, whatsapp.Sign(body, "another-secret")},
+		{"wrong secret", body, connector.MetaSign(body, "another-secret")},
 		{"body altered", altered, good},
 		{"upper-case prefix", body, "SHA256=" + strings.TrimPrefix(good, "sha256=")},
 	}

@@ -1,4 +1,4 @@
-package whatsapp
+package connector
 
 import (
 	"crypto/hmac"
@@ -8,28 +8,29 @@ import (
 	"strings"
 )
 
-// SignatureHeader carries Meta's signature of a webhook body.
-const SignatureHeader = "X-Hub-Signature-256"
+// MetaSignatureHeader carries Meta's signature of a Graph webhook body
+// (WhatsApp, Messenger, Instagram).
+const MetaSignatureHeader = "X-Hub-Signature-256"
 
 const signaturePrefix = "sha256="
 
 // Signature failures, all answered 401.
 var (
-	ErrNoSignature      = errors.New("whatsapp: missing " + SignatureHeader)
-	ErrSignatureFormat  = errors.New("whatsapp: " + SignatureHeader + " is not sha256=<hex>")
-	ErrSignatureInvalid = errors.New("whatsapp: " + SignatureHeader + " does not match the body")
+	ErrNoSignature      = errors.New("missing " + MetaSignatureHeader)
+	ErrSignatureFormat  = errors.New(MetaSignatureHeader + " is not sha256=<hex>")
+	ErrSignatureInvalid = errors.New(MetaSignatureHeader + " does not match the body")
 )
 
-// Sign returns the X-Hub-Signature-256 value for body: "sha256=" and the
+// MetaSign returns the X-Hub-Signature-256 value for body: "sha256=" and the
 // hex HMAC-SHA256 of the raw body under the app secret.
-func Sign(body []byte, appSecret string) string {
+func MetaSign(body []byte, appSecret string) string {
 	mac := hmac.New(sha256.New, []byte(appSecret))
 	mac.Write(body)
 	return signaturePrefix + hex.EncodeToString(mac.Sum(nil))
 }
 
-// Verify checks header against the raw body in constant time.
-func Verify(body []byte, header, appSecret string) error {
+// MetaVerify checks header against the raw body in constant time.
+func MetaVerify(body []byte, header, appSecret string) error {
 	if header == "" {
 		return ErrNoSignature
 	}
