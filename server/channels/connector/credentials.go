@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,7 +17,25 @@ var (
 	ErrNotConfigured = errors.New("inbox has no credentials configured")
 	// ErrUnavailable: the server has no SWITCHBOARD_SECRET_KEY.
 	ErrUnavailable = errors.New("connector unavailable: SWITCHBOARD_SECRET_KEY is not set")
+	// ErrInvalidConfig wraps every refusal of a configuration a user
+	// gave (a missing field, an unknown one); the API answers 422.
+	ErrInvalidConfig = errors.New("invalid configuration")
 )
+
+// DecodeConfig decodes a user's JSON configuration of a connector into
+// dst, refusing unknown fields and trailing data, with errors wrapping
+// ErrInvalidConfig.
+func DecodeConfig(raw json.RawMessage, dst any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: trailing data after the configuration object", ErrInvalidConfig)
+	}
+	return nil
+}
 
 // owner binds sealed credentials to their inbox, so a blob copied to
 // another inbox's row does not open there.

@@ -17,15 +17,14 @@ import (
 type Config struct {
 	// PhoneNumberID is the Cloud API id of the business number; changes
 	// for another number are not this inbox's.
-	PhoneNumberID string
+	PhoneNumberID string `json:"phone_number_id"`
 	// VerifyToken is what Meta echoes when the webhook is subscribed.
-	VerifyToken string
+	VerifyToken string `json:"verify_token"`
 	// AppSecret is the Meta app's secret, the HMAC key of
 	// X-Hub-Signature-256.
-	AppSecret string
-	// AccessToken authorises sends through the Graph API (the outbound
-	// slice).
-	AccessToken string
+	AppSecret string `json:"app_secret"`
+	// AccessToken authorises sends through the Graph API.
+	AccessToken string `json:"access_token,omitempty"`
 }
 
 // credentials is the sealed part, as JSON.
@@ -61,6 +60,19 @@ func Seal(box *secretbox.Box, inboxID int64, cfg Config) (json.RawMessage, []byt
 	return connector.SealCredentials(box, store.InboxWhatsApp, inboxID,
 		settings{PhoneNumberID: strings.TrimSpace(cfg.PhoneNumberID)},
 		credentials{VerifyToken: cfg.VerifyToken, AppSecret: cfg.AppSecret, AccessToken: cfg.AccessToken})
+}
+
+// SealConfig is Seal for a configuration given as JSON (the fields of
+// Config); errors about the configuration wrap connector.ErrInvalidConfig.
+func SealConfig(box *secretbox.Box, inboxID int64, raw json.RawMessage) (json.RawMessage, []byte, error) {
+	var cfg Config
+	if err := connector.DecodeConfig(raw, &cfg); err != nil {
+		return nil, nil, fmt.Errorf("whatsapp: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("whatsapp: %w: %v", connector.ErrInvalidConfig, err)
+	}
+	return Seal(box, inboxID, cfg)
 }
 
 // Errors of Open, which the webhook answers 503 to.
