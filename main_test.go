@@ -758,6 +758,10 @@ func TestServeInboxLiveEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Carol wrote first: WhatsApp's window is open for the reply.
+	if _, err := st.CreateMessage(ctx, ws.ID, store.NewMessage{ConversationID: conv.ID, Direction: store.DirectionIn, Body: "Where is my order?", ProviderMessageID: "wamid.1"}); err != nil {
+		t.Fatal(err)
+	}
 	st.Close()
 
 	s := startServe(t, map[string]string{"SWITCHBOARD_SQLITE_PATH": path})
@@ -818,13 +822,21 @@ func TestServeInboxLiveEvents(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("send: %s", resp.Status)
 	}
-	f := readFrame(t, sock)
-	if f.Event == "conversation.created" {
-		// The relay's first sweep ran after the subscription after all.
-		f = readFrame(t, sock)
-	}
-	if err := json.Unmarshal([]byte(dataString(t, f)), &ev); err != nil || f.Event != "message.created" || f.Channel != channel {
-		t.Fatalf("live event %s on %s: %+v %v", f.Event, f.Channel, ev, err)
+	// The relay's first sweep may run after the subscription after all,
+	// publishing the two events committed before start (seqs 1 and 2)
+	// first: the reply is seq 3.
+	for {
+		f := readFrame(t, sock)
+		if err := json.Unmarshal([]byte(dataString(t, f)), &ev); err != nil || f.Channel != channel {
+			t.Fatalf("live event %s on %s: %+v %v", f.Event, f.Channel, ev, err)
+		}
+		if ev.Seq < 3 {
+			continue
+		}
+		if f.Event != "message.created" || ev.Seq != 3 {
+			t.Fatalf("live event %s seq %d, want the reply's message.created, seq 3", f.Event, ev.Seq)
+		}
+		break
 	}
 
 	req, _ = http.NewRequest("GET", fmt.Sprintf("http://%s/api/v1/events?after=%d", s.addr, ev.Seq-1), nil)

@@ -175,6 +175,10 @@ func (h *handler) routes() []route {
 		}},
 		{"/contacts/{id}/merge", map[string]endpoint{"POST": {access.ManageContacts, h.mergeContact}}},
 		{"/contacts/{id}/conversations", map[string]endpoint{"GET": {access.ReadInbox, h.listContactConversations}}},
+		{"/contacts/{id}/consent", map[string]endpoint{
+			"GET":  {access.ReadInbox, h.getConsent},
+			"POST": {access.ManageContacts, h.setConsent},
+		}},
 		{"/teams", map[string]endpoint{
 			"GET":  {access.ReadInbox, h.listTeams},
 			"POST": {access.ManageTeams, h.createTeam},

@@ -59,7 +59,7 @@ func newTenant(t testing.TB, st store.Store) tenant {
 	must(t, err)
 	_, tn.token, err = st.CreateAPIToken(c, tn.ws.ID, store.NewAPIToken{AgentID: tn.agent.ID, Name: "test"})
 	must(t, err)
-	tn.inbox, err = st.CreateInbox(c, tn.ws.ID, store.NewInbox{Kind: store.InboxWhatsApp, Name: "Support line"})
+	tn.inbox, err = st.CreateInbox(c, tn.ws.ID, store.NewInbox{Kind: store.InboxAPI, Name: "Support line"})
 	must(t, err)
 	tn.contact = newContact(t, st, tn.ws.ID, unique("Carol Customer "))
 	tn.conv = newConversation(t, st, tn)

@@ -45,10 +45,13 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		verr *store.ValidationError
 		rerr *requestError
+		perr *store.PolicyError
 	)
 	switch {
 	case errors.As(err, &rerr):
 		writeError(w, rerr.status, rerr.code, rerr.message, rerr.field)
+	case errors.As(err, &perr):
+		writeError(w, http.StatusUnprocessableEntity, perr.Code, perr.Message, "")
 	case errors.As(err, &verr):
 		writeError(w, http.StatusBadRequest, "invalid", verr.Message, verr.Field)
 	case errors.Is(err, store.ErrInvalid):

@@ -24,7 +24,7 @@ func TestRetryMessage(t *testing.T) {
 		c.do("POST", retry(reply.ID), "").wantError(t, http.StatusConflict, "not_retryable", "")
 
 		// The channel refuses it.
-		es, err := st.ClaimOutbox(ctx(t), []store.InboxKind{store.InboxWhatsApp}, store.Now(), time.Minute, 10)
+		es, err := st.ClaimOutbox(ctx(t), []store.InboxKind{store.InboxAPI}, store.Now(), time.Minute, 10)
 		must(t, err)
 		if len(es) != 1 || es[0].Message.ID != reply.ID {
 			t.Fatalf("claimed %+v", es)

@@ -15,11 +15,15 @@ type sendRequest struct {
 	Type           store.MessageType `json:"type"`
 	Mentions       []int64           `json:"mentions"`
 	IdempotencyKey string            `json:"idempotency_key"`
+	Template       *templateRequest  `json:"template"`
 }
 
 // sendMessage serves POST /api/v1/conversations/{id}/messages: a reply
-// (type text, queued for delivery through the outbox) or a private note
-// (type note, with mentions), written by the calling agent. A new message
+// (type text, queued for delivery through the outbox), a WhatsApp
+// template (type template, allowed outside the 24-hour window) or a
+// private note (type note, with mentions), written by the calling agent.
+// A reply the channel's rules forbid (window closed, contact opted out)
+// is 422 with the rule's code. A new message
 // answers 201; a send whose idempotency key (header or body) was seen
 // before answers 200 with the earlier message and writes nothing.
 func (h *handler) sendMessage(w http.ResponseWriter, r *http.Request) {
@@ -44,8 +48,24 @@ func (h *handler) sendMessage(w http.ResponseWriter, r *http.Request) {
 	if req.Type == "" {
 		req.Type = store.TypeText
 	}
-	if req.Type != store.TypeText && req.Type != store.TypeNote {
-		h.fail(w, r, invalid("type", "must be text or note"))
+	var content []byte
+	switch req.Type {
+	case store.TypeText, store.TypeNote:
+		if req.Template != nil {
+			h.fail(w, r, invalid("template", "only a template message has one"))
+			return
+		}
+	case store.TypeTemplate:
+		if req.Body != "" {
+			h.fail(w, r, invalid("body", "a template message's text is the template's; send parameters instead"))
+			return
+		}
+		if content, req.Body, err = req.Template.content(); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	default:
+		h.fail(w, r, invalid("type", "must be text, note or template"))
 		return
 	}
 	p := principal(r)
@@ -56,6 +76,7 @@ func (h *handler) sendMessage(w http.ResponseWriter, r *http.Request) {
 		AuthorAgentID:  p.Agent.ID,
 		Type:           req.Type,
 		Body:           req.Body,
+		Content:        content,
 		IdempotencyKey: key,
 		Mentions:       req.Mentions,
 	})

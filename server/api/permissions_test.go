@@ -103,6 +103,7 @@ func TestPermissions(t *testing.T) {
 			{access.ReadInbox, "GET", fixed("/api/v1/contacts"), "", 200},
 			{access.ReadInbox, "GET", fixed(contact), "", 200},
 			{access.ReadInbox, "GET", fixed(contact + "/conversations"), "", 200},
+			{access.ReadInbox, "GET", fixed(contact + "/consent"), "", 200},
 			{access.ReadInbox, "GET", fixed("/api/v1/teams"), "", 200},
 			{access.ReadInbox, "GET", func() string { return fmt.Sprintf("/api/v1/teams/%d", newTeam(t, st, ws).ID) }, "", 200},
 			{access.ReadInbox, "GET", fixed("/api/v1/labels"), "", 200},
@@ -119,6 +120,7 @@ func TestPermissions(t *testing.T) {
 
 			{access.ManageContacts, "POST", fixed("/api/v1/contacts"), `{"name":"New customer"}`, 201},
 			{access.ManageContacts, "PATCH", fixed(contact), `{"name":"Renamed customer"}`, 200},
+			{access.ManageContacts, "POST", fixed(contact + "/consent"), `{"opted_out":false}`, 200},
 
 			{access.ManageTeams, "POST", fixed("/api/v1/teams"), "", 201},
 			{access.ManageTeams, "PATCH", func() string { return fmt.Sprintf("/api/v1/teams/%d", newTeam(t, st, ws).ID) }, `{"description":"d"}`, 200},

@@ -23,6 +23,9 @@ type Contact struct {
 	// Identities are the channel identities the contact is known by,
 	// oldest first. Every read fills them, [] when there are none.
 	Identities []Identity `json:"identities"`
+	// OptedOutAt is when the contact opted out of messages (STOP), nil
+	// while they accept them; outbound messages are refused meanwhile.
+	OptedOutAt *time.Time `json:"opted_out_at,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
 }

@@ -65,8 +65,12 @@ type Conversation struct {
 	LastMessageID  int64      `json:"last_message_id,omitempty"`
 	Labels         []string   `json:"labels"`
 	LastActivityAt time.Time  `json:"last_activity_at"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// LastInboundAt is when the contact last wrote in this conversation,
+	// nil before they did; the messaging windows of WhatsApp, Messenger
+	// and Instagram run from it.
+	LastInboundAt *time.Time `json:"last_inbound_at,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 // NewConversation is the input to CreateConversation.

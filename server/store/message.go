@@ -113,6 +113,11 @@ type NewMessage struct {
 	AIAssisted     bool
 	// Mentions are agents @mentioned in a note.
 	Mentions []int64
+	// Sent records an outbound message the business already sent outside
+	// Switchboard (a provider's echo of a reply written in another tool):
+	// it is stored as sent, with no outbox entry and no policy check, and
+	// needs a ProviderMessageID.
+	Sent bool
 }
 
 // Normalize reports the first invalid field and returns the status the
@@ -143,6 +148,9 @@ func (m *NewMessage) Normalize() (DeliveryStatus, error) {
 		return "", err
 	}
 	if m.Direction == DirectionIn {
+		if m.Sent {
+			return "", Invalid("sent", "only an outbound message is sent")
+		}
 		if m.AuthorKind == "" {
 			m.AuthorKind = AuthorContact
 		}
@@ -159,6 +167,12 @@ func (m *NewMessage) Normalize() (DeliveryStatus, error) {
 	case AuthorAI, AuthorSystem:
 	default:
 		return "", Invalid("author_kind", "an outbound message is written by an agent, the AI or the system")
+	}
+	if m.Sent {
+		if m.ProviderMessageID == "" || m.Type == TypeNote {
+			return "", Invalid("provider_message_id", "a message sent outside Switchboard needs its provider id")
+		}
+		return DeliverySent, nil
 	}
 	if m.Type == TypeNote {
 		if m.AuthorKind != AuthorAgent {

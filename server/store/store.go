@@ -172,6 +172,13 @@ type Store interface {
 	// from c with that identity; created says which.
 	UpsertContact(ctx context.Context, workspaceID int64, id Identity, c NewContact) (contact Contact, created bool, err error)
 	Contact(ctx context.Context, workspaceID, contactID int64) (Contact, error)
+	// SetContactOptOut opts a contact out of outbound messages or back
+	// in, keeping a ConsentRecord and appending contact.updated; changed
+	// is false (and nothing is written) when the contact already was in
+	// that state.
+	SetContactOptOut(ctx context.Context, workspaceID, contactID int64, c ConsentChange) (contact Contact, changed bool, err error)
+	// ConsentRecords lists a contact's opt-outs and opt-ins, oldest first.
+	ConsentRecords(ctx context.Context, workspaceID, contactID int64) ([]ConsentRecord, error)
 	// CreateContact creates a contact known by ids (none is fine) and
 	// appends contact.created; an identity another contact already has is
 	// ErrConflict.

@@ -143,3 +143,41 @@ func TestNewMessageNormalize(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckOutboundWindows(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	ago := func(d time.Duration) *time.Time { at := now.Add(-d); return &at }
+	cases := []struct {
+		kind        store.InboxKind
+		typ         store.MessageType
+		optedOut    *time.Time
+		lastInbound *time.Time
+		want        string
+	}{
+		{store.InboxWhatsApp, store.TypeText, nil, ago(24 * time.Hour), ""},
+		{store.InboxWhatsApp, store.TypeText, nil, ago(24*time.Hour + time.Microsecond), store.CodeOutsideWindow},
+		{store.InboxWhatsApp, store.TypeMedia, nil, nil, store.CodeOutsideWindow},
+		{store.InboxWhatsApp, store.TypeTemplate, nil, nil, ""},
+		{store.InboxWhatsApp, store.TypeTemplate, ago(time.Hour), ago(time.Minute), store.CodeOptedOut},
+		{store.InboxMessenger, store.TypeText, nil, ago(7 * 24 * time.Hour), ""},
+		{store.InboxMessenger, store.TypeText, nil, ago(7*24*time.Hour + time.Second), store.CodeOutsideWindow},
+		{store.InboxInstagram, store.TypeTemplate, nil, ago(8 * 24 * time.Hour), store.CodeUnsupported},
+		{store.InboxSMS, store.TypeTemplate, nil, ago(time.Hour), store.CodeUnsupported},
+		{store.InboxSMS, store.TypeText, nil, nil, ""},
+		{store.InboxSMS, store.TypeText, ago(time.Hour), nil, store.CodeOptedOut},
+		{store.InboxAPI, store.TypeText, nil, ago(400 * 24 * time.Hour), ""},
+		// A clock behind the database's: a reply a moment "before" the
+		// contact wrote is inside the window.
+		{store.InboxWhatsApp, store.TypeText, nil, ago(-time.Second), ""},
+	}
+	for i, c := range cases {
+		err := store.CheckOutbound(c.kind, c.typ, c.optedOut, c.lastInbound, now)
+		var pe *store.PolicyError
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%d %s %s: %v, want allowed", i, c.kind, c.typ, err)
+		case c.want != "" && (!errors.As(err, &pe) || pe.Code != c.want || pe.Message == ""):
+			t.Errorf("%d %s %s: %v, want %s", i, c.kind, c.typ, err, c.want)
+		}
+	}
+}

@@ -30,6 +30,7 @@ type Store interface {
 	CreateMessage(ctx context.Context, workspaceID int64, m store.NewMessage) (store.CreatedMessage, error)
 	MessageByProviderID(ctx context.Context, workspaceID, inboxID int64, providerMessageID string) (store.Message, error)
 	UpdateMessageStatus(ctx context.Context, workspaceID, messageID int64, status store.DeliveryStatus, errText string) (store.Message, store.Event, error)
+	SetContactOptOut(ctx context.Context, workspaceID, contactID int64, c store.ConsentChange) (store.Contact, bool, error)
 }
 
 // Message is one inbound message of a provider, ready to file.
@@ -56,7 +57,11 @@ type Filed struct {
 }
 
 // File stores one inbound message in its sender's latest unresolved
-// conversation of the inbox, or in a new one.
+// conversation of the inbox, or in a new one. A text that is only an
+// opt-out keyword (STOP, see OptOutKeyword) opts the contact out of
+// outbound messages, and START opts them back in; the message itself is
+// filed as usual, so agents see it. The change is made before the message
+// is stored, so a provider's retry after a failure makes it too.
 func File(ctx context.Context, st Store, in store.Inbox, m Message) (Filed, error) {
 	if m.Message.ProviderMessageID == "" {
 		return Filed{}, &store.ValidationError{Field: "provider_message_id", Message: "is required for an inbound message"}
@@ -72,6 +77,15 @@ func File(ctx context.Context, st Store, in store.Inbox, m Message) (Filed, erro
 	contact, _, err := st.UpsertContact(ctx, in.WorkspaceID, m.Identity, m.Contact)
 	if err != nil {
 		return Filed{}, err
+	}
+	if m.Message.Type == "" || m.Message.Type == store.TypeText {
+		if optOut, keyword, ok := OptOutKeyword(m.Message.Body); ok {
+			if _, _, err := st.SetContactOptOut(ctx, in.WorkspaceID, contact.ID, store.ConsentChange{
+				OptedOut: optOut, Channel: string(in.Kind), Source: keyword,
+			}); err != nil {
+				return Filed{}, err
+			}
+		}
 	}
 	page, err := st.ListConversations(ctx, in.WorkspaceID, store.ConversationFilter{InboxID: in.ID, ContactID: contact.ID, Limit: 1})
 	if err != nil {

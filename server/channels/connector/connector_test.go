@@ -40,3 +40,37 @@ func TestMetaSignature(t *testing.T) {
 		t.Errorf("tampered body: %v", err)
 	}
 }
+
+func TestOptOutKeyword(t *testing.T) {
+	tests := []struct {
+		text    string
+		ok      bool
+		optOut  bool
+		keyword string
+	}{
+		{"STOP", true, true, "STOP"},
+		{"stop", true, true, "STOP"},
+		{"  Stop. ", true, true, "STOP"},
+		{"STOP!!!", true, true, "STOP"},
+		{"Unsubscribe", true, true, "UNSUBSCRIBE"},
+		{"opt out", true, true, "OPT OUT"},
+		{"Baja", true, true, "BAJA"},
+		{"arrêt", true, true, "ARRÊT"},
+		{"Stopp", true, true, "STOPP"},
+		{"START", true, false, "START"},
+		{"start.", true, false, "START"},
+		{"unstop", true, false, "UNSTOP"},
+		{"please stop calling me", false, false, ""},
+		{"stop the order", false, false, ""},
+		{"yes", false, false, ""},
+		{"", false, false, ""},
+		{"STOPSTOPSTOPSTOPSTOP", false, false, ""},
+		{"¿Stop?", true, true, "STOP"},
+	}
+	for _, tc := range tests {
+		optOut, k, ok := OptOutKeyword(tc.text)
+		if ok != tc.ok || optOut != tc.optOut || k != tc.keyword {
+			t.Errorf("OptOutKeyword(%q) = %v %q %v, want %v %q %v", tc.text, optOut, k, ok, tc.optOut, tc.keyword, tc.ok)
+		}
+	}
+}

@@ -135,6 +135,11 @@ func newEnv(t testing.TB, st store.Store, g *graph) *env {
 	must(t, err)
 	e.conv, _, err = st.CreateConversation(ctx, e.ws.ID, store.NewConversation{InboxID: e.inbox.ID, ContactID: c.ID})
 	must(t, err)
+	// The customer wrote first, so WhatsApp's 24-hour window is open.
+	_, err = st.CreateMessage(ctx, e.ws.ID, store.NewMessage{
+		ConversationID: e.conv.ID, Direction: store.DirectionIn, Body: "Hello?", ProviderMessageID: "wamid.FIRST-" + e.ws.Name,
+	})
+	must(t, err)
 	return e
 }
 
@@ -327,6 +332,29 @@ func TestTwoDrainersSendEachOnce(t *testing.T) {
 	if len(seen) != n || len(e.graph.requests()) != n {
 		t.Fatalf("%d requests for %d distinct bodies, want %d each", len(e.graph.requests()), len(seen), n)
 	}
+}
+
+// TestTemplateSend: a template message reaches the Graph API as the
+// Cloud API's template object.
+func TestTemplateSend(t *testing.T) {
+	stores(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, newGraph(t))
+		m, err := st.CreateMessage(context.Background(), e.ws.ID, store.NewMessage{
+			ConversationID: e.conv.ID, Direction: store.DirectionOut, AuthorKind: store.AuthorSystem, Type: store.TypeTemplate,
+			Body: "[template order_update]", Content: []byte(`{"template":{"name":"order_update","language":"en_US","parameters":["#1042"]}}`),
+		})
+		must(t, err)
+		run(t, e.drainer(outbox.Options{}))
+		e.waitStatus(m.Message.ID, store.DeliverySent)
+		reqs := e.graph.requests()
+		if len(reqs) != 1 || reqs[0].Body["type"] != "template" {
+			t.Fatalf("requests %+v", reqs)
+		}
+		got, _ := json.Marshal(reqs[0].Body["template"])
+		if want := `{"components":[{"parameters":[{"text":"#1042","type":"text"}],"type":"body"}],"language":{"code":"en_US"},"name":"order_update"}`; string(got) != want {
+			t.Fatalf("template %s, want %s", got, want)
+		}
+	})
 }
 
 // TestExpiredLeaseIsSentAgain: a drainer that claimed a message and died

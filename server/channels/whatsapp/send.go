@@ -114,14 +114,73 @@ func permanent(format string, args ...any) *SendError {
 // Meta's side (1, 2, 131000, 131016, 133004).
 var retryableCodes = map[int]bool{1: true, 2: true, 4: true, 80007: true, 130429: true, 131000: true, 131016: true, 131056: true, 133004: true}
 
-type textRequest struct {
-	MessagingProduct string `json:"messaging_product"`
-	RecipientType    string `json:"recipient_type"`
-	To               string `json:"to"`
-	Type             string `json:"type"`
-	Text             struct {
-		Body string `json:"body"`
-	} `json:"text"`
+// sendRequest is the Cloud API's message object: a text or a template.
+type sendRequest struct {
+	MessagingProduct string           `json:"messaging_product"`
+	RecipientType    string           `json:"recipient_type"`
+	To               string           `json:"to"`
+	Type             string           `json:"type"`
+	Text             *textBody        `json:"text,omitempty"`
+	Template         *templateRequest `json:"template,omitempty"`
+}
+
+type textBody struct {
+	Body string `json:"body"`
+}
+
+// templateRequest is an approved template with its body parameters.
+type templateRequest struct {
+	Name     string `json:"name"`
+	Language struct {
+		Code string `json:"code"`
+	} `json:"language"`
+	Components []templateComponent `json:"components,omitempty"`
+}
+
+type templateComponent struct {
+	Type       string              `json:"type"`
+	Parameters []templateParameter `json:"parameters"`
+}
+
+type templateParameter struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+// storedTemplate is a template message's content as the API stores it.
+type storedTemplate struct {
+	Template *struct {
+		Name       string   `json:"name"`
+		Language   string   `json:"language"`
+		Parameters []string `json:"parameters"`
+	} `json:"template"`
+}
+
+// request builds the Cloud API request for m.
+func request(to string, m store.Message) (sendRequest, error) {
+	req := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: to}
+	switch m.Type {
+	case store.TypeText:
+		req.Type, req.Text = "text", &textBody{Body: m.Body}
+	case store.TypeTemplate:
+		var st storedTemplate
+		if err := json.Unmarshal(m.Content, &st); err != nil || st.Template == nil || st.Template.Name == "" || st.Template.Language == "" {
+			return sendRequest{}, permanent("the template message has no template name and language")
+		}
+		t := &templateRequest{Name: st.Template.Name}
+		t.Language.Code = st.Template.Language
+		if len(st.Template.Parameters) > 0 {
+			c := templateComponent{Type: "body"}
+			for _, p := range st.Template.Parameters {
+				c.Parameters = append(c.Parameters, templateParameter{Type: "text", Text: p})
+			}
+			t.Components = []templateComponent{c}
+		}
+		req.Type, req.Template = "template", t
+	default:
+		return sendRequest{}, permanent("%s messages cannot be sent yet; only text and templates", m.Type)
+	}
+	return req, nil
 }
 
 type sendResponse struct {
@@ -143,12 +202,9 @@ type graphError struct {
 	} `json:"error"`
 }
 
-// Send sends m and returns WhatsApp's message id (wamid...) for it. The
+// Send sends m (a text or an approved template) and returns WhatsApp's message id (wamid...) for it. The
 // error is a *SendError when the send was refused or did not get through.
 func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
-	if m.Type != store.TypeText {
-		return "", permanent("%s messages cannot be sent yet; only text", m.Type)
-	}
 	in, err := s.opts.Store.Inbox(ctx, m.WorkspaceID, m.InboxID)
 	if err != nil {
 		return "", fmt.Errorf("whatsapp send: inbox: %w", err)
@@ -168,9 +224,10 @@ func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var req textRequest
-	req.MessagingProduct, req.RecipientType, req.To, req.Type = "whatsapp", "individual", to, "text"
-	req.Text.Body = m.Body
+	req, err := request(to, m)
+	if err != nil {
+		return "", err
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return "", fmt.Errorf("whatsapp send: encode: %w", err)

@@ -1,6 +1,12 @@
 package whatsapp
 
-import "testing"
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/switchboard-inbox/switchboard/server/store"
+)
 
 func TestClassify(t *testing.T) {
 	tests := []struct {
@@ -25,5 +31,44 @@ func TestClassify(t *testing.T) {
 				t.Fatalf("permanent %v %q, want %v %q", e.Permanent(), e.Error(), tc.permanent, tc.text)
 			}
 		})
+	}
+}
+
+// TestRequestShapes holds the send bodies to the Cloud API's documented
+// message objects.
+func TestRequestShapes(t *testing.T) {
+	tests := []struct {
+		name string
+		m    store.Message
+		want string
+	}{
+		{"text", store.Message{Type: store.TypeText, Body: "Hi Carol"},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"text","text":{"body":"Hi Carol"}}`},
+		{"template with parameters", store.Message{Type: store.TypeTemplate, Body: "[template order_update]",
+			Content: []byte(`{"template":{"name":"order_update","language":"en_US","parameters":["#1042","Friday"]}}`)},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"template","template":{"name":"order_update","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"#1042"},{"type":"text","text":"Friday"}]}]}}`},
+		{"template without parameters", store.Message{Type: store.TypeTemplate,
+			Content: []byte(`{"template":{"name":"hello_world","language":"en_US","parameters":[]}}`)},
+			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}`},
+	}
+	for _, tc := range tests {
+		req, err := request("16505551234", tc.m)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got, _ := json.Marshal(req)
+		if string(got) != tc.want {
+			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
+		}
+	}
+	for _, m := range []store.Message{
+		{Type: store.TypeTemplate, Content: []byte(`{}`)},
+		{Type: store.TypeTemplate, Content: []byte(`{"template":{"name":"x"}}`)},
+		{Type: store.TypeMedia, Body: "[image]"},
+	} {
+		var se *SendError
+		if _, err := request("1", m); !errors.As(err, &se) || !se.Permanent() {
+			t.Errorf("%+v: %v, want a permanent error", m, err)
+		}
 	}
 }

@@ -34,13 +34,8 @@ const DefaultMaxBodyBytes = 1 << 20
 
 // Store is what the connector needs of storage.
 type Store interface {
+	connector.Store
 	WebhookInbox(ctx context.Context, inboxID int64) (store.Inbox, error)
-	UpsertContact(ctx context.Context, workspaceID int64, id store.Identity, c store.NewContact) (store.Contact, bool, error)
-	ListConversations(ctx context.Context, workspaceID int64, f store.ConversationFilter) (store.ConversationPage, error)
-	CreateConversation(ctx context.Context, workspaceID int64, c store.NewConversation) (store.Conversation, store.Event, error)
-	CreateMessage(ctx context.Context, workspaceID int64, m store.NewMessage) (store.CreatedMessage, error)
-	MessageByProviderID(ctx context.Context, workspaceID, inboxID int64, providerMessageID string) (store.Message, error)
-	UpdateMessageStatus(ctx context.Context, workspaceID, messageID int64, status store.DeliveryStatus, errText string) (store.Message, store.Event, error)
 	CreateDeadLetter(ctx context.Context, workspaceID int64, d store.NewDeadLetter) (store.DeadLetter, error)
 }
 

@@ -545,3 +545,63 @@ func TestStoreFailureAsksForRetry(t *testing.T) {
 		}
 	})
 }
+
+// TestOptOutKeywords: a customer's STOP opts them out (the message is
+// still filed for agents to see) and replies are refused until START.
+func TestOptOutKeywords(t *testing.T) {
+	teststore.Each(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, nil)
+		ctx := context.Background()
+		send := func(id, text string) {
+			body, err := whatsapp.TextPayload(whatsapp.TextMessage{PhoneNumberID: phoneNumberID, From: "+1 555 0100", Name: "Ann", Text: text, ID: id})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.mustDeliver(body)
+		}
+		reply := func() error {
+			_, err := e.st.CreateMessage(ctx, e.ws.ID, store.NewMessage{ConversationID: e.messages()[0].ConversationID,
+				Direction: store.DirectionOut, AuthorKind: store.AuthorSystem, Body: "Anything else?"})
+			return err
+		}
+		send("wamid.1", "Thanks, that fixed it")
+		if err := reply(); err != nil {
+			t.Fatalf("reply inside the window: %v", err)
+		}
+		send("wamid.2", "Stop.")
+		send("wamid.2", "Stop.") // Meta's retry: nothing more
+		ms := e.messages()
+		if len(ms) != 3 || ms[2].Body != "Stop." {
+			t.Fatalf("messages %+v, want the STOP filed once", ms)
+		}
+		var pe *store.PolicyError
+		if err := reply(); !errors.As(err, &pe) || pe.Code != store.CodeOptedOut {
+			t.Fatalf("reply after STOP: %v, want %s", err, store.CodeOptedOut)
+		}
+		contact, err := e.st.Contact(ctx, e.ws.ID, mustConversation(t, e, ms[0].ConversationID).ContactID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := e.st.ConsentRecords(ctx, e.ws.ID, contact.ID)
+		if err != nil || len(recs) != 1 || recs[0].Source != "STOP" || recs[0].Channel != "whatsapp" || contact.OptedOutAt == nil {
+			t.Fatalf("consent %+v %v, contact %+v", recs, err, contact)
+		}
+		send("wamid.3", "please stop the order")
+		if err := reply(); !errors.As(err, &pe) {
+			t.Fatalf("a sentence with stop in it opted back in: %v", err)
+		}
+		send("wamid.4", "START")
+		if err := reply(); err != nil {
+			t.Fatalf("reply after START: %v", err)
+		}
+	})
+}
+
+func mustConversation(t testing.TB, e *env, id int64) store.Conversation {
+	t.Helper()
+	c, err := e.st.Conversation(context.Background(), e.ws.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}

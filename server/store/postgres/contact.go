@@ -17,14 +17,18 @@ import (
 const contactCols = `c.id, c.workspace_id, c.name, c.email, c.phone, c.attributes,
 	coalesce((SELECT json_agg(json_build_object('channel', i.channel, 'external_id', i.external_id) ORDER BY i.id)
 	 FROM contact_identities i WHERE i.contact_id = c.id), '[]'),
-	c.created_at, c.updated_at`
+	c.opted_out_at, c.created_at, c.updated_at`
 
 func scanContact(row pgx.Row) (store.Contact, error) {
 	var c store.Contact
-	if err := row.Scan(&c.ID, &c.WorkspaceID, &c.Name, &c.Email, &c.Phone, &c.Attributes, &c.Identities, &c.CreatedAt, &c.UpdatedAt); err != nil {
+	if err := row.Scan(&c.ID, &c.WorkspaceID, &c.Name, &c.Email, &c.Phone, &c.Attributes, &c.Identities, &c.OptedOutAt, &c.CreatedAt, &c.UpdatedAt); err != nil {
 		return store.Contact{}, err
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	if c.OptedOutAt != nil {
+		t := c.OptedOutAt.UTC()
+		c.OptedOutAt = &t
+	}
 	return c, nil
 }
 

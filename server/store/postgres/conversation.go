@@ -14,17 +14,21 @@ import (
 )
 
 const conversationCols = `c.id, c.workspace_id, c.inbox_id, c.contact_id, c.status, c.snoozed_until,
-	coalesce(c.assignee_id, 0), coalesce(c.team_id, 0), c.priority, c.subject, coalesce(c.last_message_id, 0), c.last_activity_at, c.created_at, c.updated_at,
+	coalesce(c.assignee_id, 0), coalesce(c.team_id, 0), c.priority, c.subject, coalesce(c.last_message_id, 0), c.last_activity_at, c.last_inbound_at, c.created_at, c.updated_at,
 	coalesce((SELECT array_agg(l.name ORDER BY l.name) FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id
 	 WHERE cl.conversation_id = c.id), '{}')`
 
 func scanConversation(row pgx.Row) (store.Conversation, error) {
 	var c store.Conversation
 	err := row.Scan(&c.ID, &c.WorkspaceID, &c.InboxID, &c.ContactID, &c.Status, &c.SnoozedUntil,
-		&c.AssigneeID, &c.TeamID, &c.Priority, &c.Subject, &c.LastMessageID, &c.LastActivityAt, &c.CreatedAt, &c.UpdatedAt, &c.Labels)
+		&c.AssigneeID, &c.TeamID, &c.Priority, &c.Subject, &c.LastMessageID, &c.LastActivityAt, &c.LastInboundAt, &c.CreatedAt, &c.UpdatedAt, &c.Labels)
 	if c.SnoozedUntil != nil {
 		t := c.SnoozedUntil.UTC()
 		c.SnoozedUntil = &t
+	}
+	if c.LastInboundAt != nil {
+		t := c.LastInboundAt.UTC()
+		c.LastInboundAt = &t
 	}
 	c.LastActivityAt, c.CreatedAt, c.UpdatedAt = c.LastActivityAt.UTC(), c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	if c.Labels == nil {

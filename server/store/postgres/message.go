@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -78,6 +79,11 @@ func (s *Store) CreateMessage(ctx context.Context, workspaceID int64, nm store.N
 			}
 		}
 		now := store.Now()
+		if status == store.DeliveryQueued {
+			if err := checkOutbound(ctx, tx, workspaceID, c, nm.Type, now); err != nil {
+				return err
+			}
+		}
 		var id int64
 		err = tx.QueryRow(ctx, `INSERT INTO messages (workspace_id, conversation_id, inbox_id, direction, author_kind,
 				author_agent_id, type, body, content, provider_message_id, idempotency_key, status, ai_assisted, created_at, updated_at)
@@ -109,8 +115,12 @@ func (s *Store) CreateMessage(ctx context.Context, workspaceID int64, nm store.N
 			}
 		}
 		// greatest(): activity never moves backwards, whatever the clocks.
+		// last_inbound_at, which the messaging windows run from, moves on
+		// with each message of the contact.
 		if _, err := tx.Exec(ctx, `UPDATE conversations SET last_activity_at = greatest(last_activity_at, $1), updated_at = $1,
-			last_message_id = greatest(last_message_id, $4) WHERE workspace_id = $2 AND id = $3`, now, workspaceID, c.ID, id); err != nil {
+			last_message_id = greatest(last_message_id, $4),
+			last_inbound_at = CASE WHEN $5 THEN greatest(last_inbound_at, $1) ELSE last_inbound_at END
+			WHERE workspace_id = $2 AND id = $3`, now, workspaceID, c.ID, id, nm.Direction == store.DirectionIn); err != nil {
 			return err
 		}
 		if c, err = conversationIn(ctx, tx, workspaceID, c.ID, false); err != nil {
@@ -128,6 +138,21 @@ func (s *Store) CreateMessage(ctx context.Context, workspaceID int64, nm store.N
 		return store.CreatedMessage{}, fmt.Errorf("store: create message: %w", err)
 	}
 	return out, nil
+}
+
+// checkOutbound applies store.CheckOutbound to a message about to be
+// queued in conversation c.
+func checkOutbound(ctx context.Context, q querier, workspaceID int64, c store.Conversation, typ store.MessageType, now time.Time) error {
+	var (
+		kind     store.InboxKind
+		optedOut *time.Time
+	)
+	err := q.QueryRow(ctx, `SELECT i.kind, ct.opted_out_at FROM inboxes i JOIN contacts ct ON ct.workspace_id = i.workspace_id AND ct.id = $1
+		WHERE i.workspace_id = $2 AND i.id = $3`, c.ContactID, workspaceID, c.InboxID).Scan(&kind, &optedOut)
+	if err != nil {
+		return fmt.Errorf("read messaging policy: %w", err)
+	}
+	return store.CheckOutbound(kind, typ, optedOut, c.LastInboundAt, now)
 }
 
 // Message returns a message of the workspace.

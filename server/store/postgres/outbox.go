@@ -180,6 +180,17 @@ func (s *Store) RequeueMessage(ctx context.Context, workspaceID, messageID int64
 			}
 			return store.ErrNotRetryable
 		}
+		failed, err := messageIn(ctx, tx, workspaceID, messageID)
+		if err != nil {
+			return err
+		}
+		fc, err := conversationIn(ctx, tx, workspaceID, failed.ConversationID, false)
+		if err != nil {
+			return err
+		}
+		if err := checkOutbound(ctx, tx, workspaceID, fc, failed.Type, now); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'queued', error = '', provider_message_id = NULL, updated_at = $1
 			WHERE workspace_id = $2 AND id = $3`, now, workspaceID, messageID); err != nil {
 			return err

@@ -17,15 +17,16 @@ import (
 const contactCols = `c.id, c.workspace_id, c.name, c.email, c.phone, c.attributes,
 	(SELECT json_group_array(json_object('channel', i.channel, 'external_id', i.external_id) ORDER BY i.id)
 	 FROM contact_identities i WHERE i.contact_id = c.id),
-	c.created_at, c.updated_at`
+	c.opted_out_at, c.created_at, c.updated_at`
 
 func scanContact(row interface{ Scan(...any) error }) (store.Contact, error) {
 	var (
 		c                 store.Contact
 		attrs, identities string
 		created, updated  int64
+		optedOut          sql.NullInt64
 	)
-	if err := row.Scan(&c.ID, &c.WorkspaceID, &c.Name, &c.Email, &c.Phone, &attrs, &identities, &created, &updated); err != nil {
+	if err := row.Scan(&c.ID, &c.WorkspaceID, &c.Name, &c.Email, &c.Phone, &attrs, &identities, &optedOut, &created, &updated); err != nil {
 		return store.Contact{}, err
 	}
 	if err := json.Unmarshal([]byte(identities), &c.Identities); err != nil {
@@ -33,6 +34,7 @@ func scanContact(row interface{ Scan(...any) error }) (store.Contact, error) {
 	}
 	c.Attributes = json.RawMessage(attrs)
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	c.OptedOutAt = fromNullMicros(optedOut)
 	return c, nil
 }
 

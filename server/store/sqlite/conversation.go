@@ -17,21 +17,22 @@ import (
 const labelSep = "\x1f"
 
 const conversationCols = `c.id, c.workspace_id, c.inbox_id, c.contact_id, c.status, c.snoozed_until,
-	c.assignee_id, c.team_id, c.priority, c.subject, c.last_message_id, c.last_activity_at, c.created_at, c.updated_at,
+	c.assignee_id, c.team_id, c.priority, c.subject, c.last_message_id, c.last_activity_at, c.last_inbound_at, c.created_at, c.updated_at,
 	(SELECT group_concat(l.name, char(31)) FROM conversation_labels cl JOIN labels l ON l.id = cl.label_id
 	 WHERE cl.conversation_id = c.id)`
 
 func scanConversation(row interface{ Scan(...any) error }) (store.Conversation, error) {
 	var (
 		c                         store.Conversation
-		snoozed                   sql.NullInt64
+		snoozed, inbound          sql.NullInt64
 		assignee, team, lastMsg   sql.NullInt64
 		labels                    sql.NullString
 		activity, created, update int64
 	)
 	err := row.Scan(&c.ID, &c.WorkspaceID, &c.InboxID, &c.ContactID, &c.Status, &snoozed,
-		&assignee, &team, &c.Priority, &c.Subject, &lastMsg, &activity, &created, &update, &labels)
+		&assignee, &team, &c.Priority, &c.Subject, &lastMsg, &activity, &inbound, &created, &update, &labels)
 	c.SnoozedUntil = fromNullMicros(snoozed)
+	c.LastInboundAt = fromNullMicros(inbound)
 	c.AssigneeID, c.TeamID, c.LastMessageID = assignee.Int64, team.Int64, lastMsg.Int64
 	c.LastActivityAt, c.CreatedAt, c.UpdatedAt = fromMicros(activity), fromMicros(created), fromMicros(update)
 	c.Labels = []string{}

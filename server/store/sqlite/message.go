@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
@@ -103,6 +104,11 @@ func (s *Store) CreateMessage(ctx context.Context, workspaceID int64, nm store.N
 			return err
 		}
 		now := store.Now()
+		if status == store.DeliveryQueued {
+			if err := checkOutbound(ctx, tx, workspaceID, c, nm.Type, now); err != nil {
+				return err
+			}
+		}
 		var id int64
 		err = tx.QueryRowContext(ctx, `INSERT INTO messages (workspace_id, conversation_id, inbox_id, direction, author_kind,
 				author_agent_id, type, body, content, provider_message_id, idempotency_key, status, ai_assisted, created_at, updated_at)
@@ -129,8 +135,11 @@ func (s *Store) CreateMessage(ctx context.Context, workspaceID int64, nm store.N
 			}
 		}
 		// max(): activity never moves backwards, whatever the clocks.
+		// last_inbound_at, which the messaging windows run from, moves on
+		// with each message of the contact.
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_activity_at = max(last_activity_at, ?1), updated_at = ?1,
-			last_message_id = ?4 WHERE workspace_id = ?2 AND id = ?3`, micros(now), workspaceID, c.ID, id); err != nil {
+			last_message_id = ?4, last_inbound_at = CASE WHEN ?5 THEN max(coalesce(last_inbound_at, 0), ?1) ELSE last_inbound_at END
+			WHERE workspace_id = ?2 AND id = ?3`, micros(now), workspaceID, c.ID, id, nm.Direction == store.DirectionIn); err != nil {
 			return err
 		}
 		if c, err = conversationIn(ctx, tx, workspaceID, c.ID); err != nil {
@@ -148,6 +157,21 @@ func (s *Store) CreateMessage(ctx context.Context, workspaceID int64, nm store.N
 		return store.CreatedMessage{}, fmt.Errorf("store: create message: %w", err)
 	}
 	return out, nil
+}
+
+// checkOutbound applies store.CheckOutbound to a message about to be
+// queued in conversation c.
+func checkOutbound(ctx context.Context, q queryer, workspaceID int64, c store.Conversation, typ store.MessageType, now time.Time) error {
+	var (
+		kind     store.InboxKind
+		optedOut sql.NullInt64
+	)
+	err := q.QueryRowContext(ctx, `SELECT i.kind, ct.opted_out_at FROM inboxes i JOIN contacts ct ON ct.workspace_id = i.workspace_id AND ct.id = ?
+		WHERE i.workspace_id = ? AND i.id = ?`, c.ContactID, workspaceID, c.InboxID).Scan(&kind, &optedOut)
+	if err != nil {
+		return fmt.Errorf("read messaging policy: %w", err)
+	}
+	return store.CheckOutbound(kind, typ, fromNullMicros(optedOut), c.LastInboundAt, now)
 }
 
 // Message returns a message of the workspace.

@@ -130,6 +130,7 @@ func testInboundDedup(t *testing.T, s store.Store) {
 func testIdempotencyKey(t *testing.T, s store.Store) {
 	c := ctx(t)
 	a := newFixture(t, s)
+	openWindow(t, s, a.ws.ID, a.conv.ID)
 	send := func(body string) store.CreatedMessage {
 		m, err := s.CreateMessage(c, a.ws.ID, store.NewMessage{
 			ConversationID: a.conv.ID, Direction: store.DirectionOut, AuthorKind: store.AuthorAgent,
@@ -145,11 +146,12 @@ func testIdempotencyKey(t *testing.T, s store.Store) {
 	}
 	list, err := s.ListMessages(c, a.ws.ID, a.conv.ID, store.MessageFilter{})
 	must(t, err)
-	if len(list) != 1 {
-		t.Fatalf("%d messages, want 1", len(list))
+	if len(list) != 2 {
+		t.Fatalf("%d messages, want the contact's and one reply", len(list))
 	}
 	// Keys are per workspace: B may use the same one.
 	b := newFixture(t, s)
+	openWindow(t, s, b.ws.ID, b.conv.ID)
 	m, err := s.CreateMessage(c, b.ws.ID, store.NewMessage{
 		ConversationID: b.conv.ID, Direction: store.DirectionOut, AuthorKind: store.AuthorSystem, Body: "x", IdempotencyKey: "send-42",
 	})
@@ -163,6 +165,7 @@ func testMessageStatus(t *testing.T, s store.Store) {
 	c := ctx(t)
 	a := newFixture(t, s)
 	b := newFixture(t, s)
+	openWindow(t, s, a.ws.ID, a.conv.ID)
 	out, err := s.CreateMessage(c, a.ws.ID, store.NewMessage{
 		ConversationID: a.conv.ID, Direction: store.DirectionOut, AuthorKind: store.AuthorSystem, Body: "ping",
 	})

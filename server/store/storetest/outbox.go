@@ -11,13 +11,26 @@ import (
 
 var whatsappOnly = []store.InboxKind{store.InboxWhatsApp}
 
+// outbound queues a reply in a conversation, after a message from the
+// contact when there was none, so that WhatsApp's window is open.
 func outbound(t testing.TB, s store.Store, workspaceID, convID int64, body string) store.Message {
 	t.Helper()
+	openWindow(t, s, workspaceID, convID)
 	m, err := s.CreateMessage(ctx(t), workspaceID, store.NewMessage{
 		ConversationID: convID, Direction: store.DirectionOut, AuthorKind: store.AuthorSystem, Body: body,
 	})
 	must(t, err)
 	return m.Message
+}
+
+// openWindow has the contact write in the conversation, unless they have.
+func openWindow(t testing.TB, s store.Store, workspaceID, convID int64) {
+	t.Helper()
+	conv, err := s.Conversation(ctx(t), workspaceID, convID)
+	must(t, err)
+	if conv.LastInboundAt == nil {
+		inbound(t, s, workspaceID, convID, "Hello?", unique("wamid.hello"))
+	}
 }
 
 func claimOne(t testing.TB, s store.Store, now time.Time) store.OutboxEntry {
