@@ -70,7 +70,7 @@ func TestChannelRules(t *testing.T) {
 		// They opt out: nothing goes out on any inbox until they opt in.
 		consent := fmt.Sprintf("/api/v1/contacts/%d/consent", a.contact.ID)
 		var cv struct {
-			OptedOutAt *string                `json:"opted_out_at"`
+			OptedOutAt *string               `json:"opted_out_at"`
 			Records    []store.ConsentRecord `json:"records"`
 		}
 		c.do("POST", consent, `{"opted_out":true}`).ok(t, http.StatusOK, &cv)
