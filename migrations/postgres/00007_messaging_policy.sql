@@ -5,7 +5,8 @@
 -- conversation: WhatsApp's 24-hour window and Messenger's and Instagram's
 -- 7-day human-agent window run from it. contacts.opted_out_at is set while
 -- a contact has opted out (STOP) and outbound messages are refused.
--- consent_records keeps every opt-out and opt-in with its time, channel
+-- consent_records keeps every opt-out and opt-in (and, for AI drafts,
+-- every ai_off and ai_on) with its time, channel
 -- and source, for the contact's data export; it goes with the contact.
 
 -- +goose Up
@@ -20,7 +21,7 @@ CREATE TABLE consent_records (
     id           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     workspace_id BIGINT      NOT NULL,
     contact_id   BIGINT      NOT NULL,
-    kind         TEXT        NOT NULL CHECK (kind IN ('opt_out', 'opt_in')),
+    kind         TEXT        NOT NULL CHECK (kind IN ('opt_out', 'opt_in', 'ai_off', 'ai_on')),
     channel      TEXT        NOT NULL,
     source       TEXT        NOT NULL,
     created_at   TIMESTAMPTZ NOT NULL,

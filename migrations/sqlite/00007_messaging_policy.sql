@@ -13,7 +13,7 @@ CREATE TABLE consent_records (
     id           INTEGER PRIMARY KEY,
     workspace_id INTEGER NOT NULL,
     contact_id   INTEGER NOT NULL,
-    kind         TEXT    NOT NULL CHECK (kind IN ('opt_out', 'opt_in')),
+    kind         TEXT    NOT NULL CHECK (kind IN ('opt_out', 'opt_in', 'ai_off', 'ai_on')),
     channel      TEXT    NOT NULL,
     source       TEXT    NOT NULL,
     created_at   INTEGER NOT NULL,

@@ -105,10 +105,13 @@ func kindTitle(kind InboxKind) string {
 	return string(kind)
 }
 
-// Consent kinds: what a ConsentRecord says changed.
+// Consent kinds: what a ConsentRecord says changed. ai_off and ai_on
+// record a contact's AI processing turned off and on again.
 const (
 	ConsentOptOut = "opt_out"
 	ConsentOptIn  = "opt_in"
+	ConsentAIOff  = "ai_off"
+	ConsentAIOn   = "ai_on"
 )
 
 // ConsentChange is the input to SetContactOptOut.
