@@ -115,6 +115,9 @@ type Options struct {
 	// Authorization header by its signed-in browser session (see
 	// authenticate).
 	Sessions Sessions
+	// Connectors are the channel connectors inboxes can be created and
+	// configured for, by kind; a kind without one answers 503.
+	Connectors map[store.InboxKind]Connector
 }
 
 // endpoint is one method of a route: the permission it needs, checked by
@@ -133,6 +136,7 @@ type handler struct {
 	onCommit func(workspaceID int64)
 	// onAccessRevoked is Options.OnAccessRevoked; see accessRevoked.
 	onAccessRevoked func(workspaceID, agentID int64)
+	connectors      map[store.InboxKind]Connector
 	sessions        Sessions
 }
 
@@ -228,6 +232,16 @@ func (h *handler) routes() []route {
 		}},
 		{"/tokens/{id}", map[string]endpoint{"DELETE": {access.ReadInbox, h.revokeToken}}},
 		{"/audit", map[string]endpoint{"GET": {access.ViewAuditLog, h.listAudit}}},
+		{"/inboxes", map[string]endpoint{
+			"GET":  {access.ReadInbox, h.listInboxes},
+			"POST": {access.ManageWorkspace, h.createInbox},
+		}},
+		{"/inboxes/{id}", map[string]endpoint{
+			"GET":   {access.ReadInbox, h.getInbox},
+			"PATCH": {access.ManageWorkspace, h.updateInbox},
+		}},
+		{"/inboxes/{id}/config", map[string]endpoint{"PUT": {access.ManageWorkspace, h.configureInbox}}},
+		{"/dead_letters", map[string]endpoint{"GET": {access.ManageWorkspace, h.listDeadLetters}}},
 		{"/workspace", map[string]endpoint{
 			"GET":   {access.ReadInbox, h.getWorkspace},
 			"PATCH": {access.ManageWorkspace, h.updateWorkspace},
@@ -272,7 +286,7 @@ func New(st store.Store, opts Options) http.Handler {
 }
 
 func newHandler(st store.Store, opts Options) *handler {
-	h := &handler{store: st, log: opts.Logger, maxBody: opts.MaxBodyBytes, onCommit: opts.OnCommit, onAccessRevoked: opts.OnAccessRevoked, sessions: opts.Sessions}
+	h := &handler{store: st, log: opts.Logger, maxBody: opts.MaxBodyBytes, onCommit: opts.OnCommit, onAccessRevoked: opts.OnAccessRevoked, sessions: opts.Sessions, connectors: opts.Connectors}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}

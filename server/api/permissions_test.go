@@ -53,7 +53,7 @@ func newCanned(t testing.TB, st store.Store, workspaceID int64) store.CannedResp
 // declares.
 func TestPermissions(t *testing.T) {
 	teststore.Each(t, func(t *testing.T, st store.Store) {
-		base, _ := newServer(t, st)
+		base, _ := newServerWith(t, st, api.Options{Connectors: testConnectors(testBox(t))})
 		a := newTenant(t, st)
 		_, adminToken := member(t, st, a, store.RoleAdmin, "")
 		agent, agentToken := member(t, st, a, store.RoleAgent, "")
@@ -157,6 +157,16 @@ func TestPermissions(t *testing.T) {
 			{access.ManageTokens, "DELETE", func() string { return fmt.Sprintf("/api/v1/tokens/%d", freshToken()) }, "", 204},
 
 			{access.ManageWorkspace, "PATCH", fixed("/api/v1/workspace"), `{"auto_join_domain":"example.com"}`, 200},
+			{access.ReadInbox, "GET", fixed("/api/v1/inboxes"), "", 200},
+			{access.ReadInbox, "GET", fixed(fmt.Sprintf("/api/v1/inboxes/%d", a.inbox.ID)), "", 200},
+			{access.ManageWorkspace, "POST", fixed("/api/v1/inboxes"), `{"kind":"whatsapp","name":"New line"}`, 201},
+			{access.ManageWorkspace, "PATCH", fixed(fmt.Sprintf("/api/v1/inboxes/%d", a.inbox.ID)), `{"name":"Renamed line"}`, 200},
+			{access.ManageWorkspace, "PUT", func() string {
+				in, err := st.CreateInbox(ctx(t), ws, store.NewInbox{Kind: store.InboxWhatsApp, Name: "to configure"})
+				must(t, err)
+				return fmt.Sprintf("/api/v1/inboxes/%d/config", in.ID)
+			}, waConfig, 200},
+			{access.ManageWorkspace, "GET", fixed("/api/v1/dead_letters"), "", 200},
 			{access.ViewAuditLog, "GET", fixed("/api/v1/audit"), "", 200},
 		}
 		for _, rt := range routes {

@@ -19,6 +19,8 @@ import (
 //	token.created        agent_id, name, role
 //	token.revoked        agent_id, name, role
 //	workspace.updated    changed, and the new value of each changed field
+//	inbox.created        kind, name
+//	inbox.configured     kind, name (never the configuration: it holds secrets)
 //	sign_in, sign_out    as server/auth records them
 const (
 	AuditInvitationCreated  = "invitation.created"
@@ -30,6 +32,8 @@ const (
 	AuditTokenCreated       = "token.created"
 	AuditTokenRevoked       = "token.revoked"
 	AuditWorkspaceUpdated   = "workspace.updated"
+	AuditInboxCreated       = "inbox.created"
+	AuditInboxConfigured    = "inbox.configured"
 	AuditSignIn             = "sign_in"
 	AuditSignOut            = "sign_out"
 )
@@ -40,6 +44,7 @@ const (
 	AuditTargetInvitation = "invitation"
 	AuditTargetToken      = "token"
 	AuditTargetWorkspace  = "workspace"
+	AuditTargetInbox      = "inbox"
 )
 
 // Audit actor kinds, as AuditEntry.ActorKind reports them.

@@ -154,6 +154,10 @@ type Store interface {
 
 	CreateInbox(ctx context.Context, workspaceID int64, in NewInbox) (Inbox, error)
 	Inbox(ctx context.Context, workspaceID, inboxID int64) (Inbox, error)
+	// ListInboxes returns the workspace's inboxes, oldest first.
+	ListInboxes(ctx context.Context, workspaceID int64) ([]Inbox, error)
+	// RenameInbox changes an inbox's name.
+	RenameInbox(ctx context.Context, workspaceID, inboxID int64, name string) (Inbox, error)
 	// ConfigureInbox replaces an inbox's settings and its sealed
 	// credentials (opaque here: server/channels/secretbox seals them).
 	ConfigureInbox(ctx context.Context, workspaceID, inboxID int64, settings json.RawMessage, credentials []byte) (Inbox, error)

@@ -44,3 +44,32 @@ func (s *Store) Inbox(ctx context.Context, workspaceID, inboxID int64) (store.In
 	}
 	return in, nil
 }
+
+// ListInboxes returns the workspace's inboxes, oldest first.
+func (s *Store) ListInboxes(ctx context.Context, workspaceID int64) ([]store.Inbox, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+inboxCols+` FROM inboxes WHERE workspace_id = $1 ORDER BY id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list inboxes: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Inbox, error) { return scanInbox(r) })
+	if err != nil {
+		return nil, fmt.Errorf("store: list inboxes: %w", err)
+	}
+	if out == nil {
+		out = []store.Inbox{}
+	}
+	return out, nil
+}
+
+// RenameInbox changes an inbox's name.
+func (s *Store) RenameInbox(ctx context.Context, workspaceID, inboxID int64, name string) (store.Inbox, error) {
+	if strings.TrimSpace(name) == "" {
+		return store.Inbox{}, fmt.Errorf("store: rename inbox: %w", store.Invalid("name", "must not be empty"))
+	}
+	in, err := scanInbox(s.pool.QueryRow(ctx, `UPDATE inboxes SET name = $1 WHERE workspace_id = $2 AND id = $3 RETURNING `+inboxCols,
+		strings.TrimSpace(name), workspaceID, inboxID))
+	if err != nil {
+		return store.Inbox{}, fmt.Errorf("store: rename inbox %d: %w", inboxID, notFound(err))
+	}
+	return in, nil
+}

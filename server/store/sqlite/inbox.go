@@ -54,3 +54,42 @@ func (s *Store) Inbox(ctx context.Context, workspaceID, inboxID int64) (store.In
 	}
 	return in, nil
 }
+
+// ListInboxes returns the workspace's inboxes, oldest first.
+func (s *Store) ListInboxes(ctx context.Context, workspaceID int64) ([]store.Inbox, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+inboxCols+` FROM inboxes WHERE workspace_id = ? ORDER BY id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list inboxes: %w", err)
+	}
+	defer rows.Close()
+	out := []store.Inbox{}
+	for rows.Next() {
+		in, err := scanInbox(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list inboxes: %w", err)
+		}
+		out = append(out, in)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list inboxes: %w", err)
+	}
+	return out, nil
+}
+
+// RenameInbox changes an inbox's name.
+func (s *Store) RenameInbox(ctx context.Context, workspaceID, inboxID int64, name string) (store.Inbox, error) {
+	if strings.TrimSpace(name) == "" {
+		return store.Inbox{}, fmt.Errorf("store: rename inbox: %w", store.Invalid("name", "must not be empty"))
+	}
+	var in store.Inbox
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		in, err = scanInbox(tx.QueryRowContext(ctx, `UPDATE inboxes SET name = ? WHERE workspace_id = ? AND id = ? RETURNING `+inboxCols,
+			strings.TrimSpace(name), workspaceID, inboxID))
+		return notFound(err)
+	})
+	if err != nil {
+		return store.Inbox{}, fmt.Errorf("store: rename inbox %d: %w", inboxID, err)
+	}
+	return in, nil
+}

@@ -183,6 +183,24 @@ func testInboxes(t *testing.T, s store.Store) {
 	_, err = s.Inbox(c, b.ws.ID, in.ID)
 	wantErr(t, err, store.ErrNotFound)
 
+	list, err := s.ListInboxes(c, a.ws.ID)
+	must(t, err)
+	if len(list) != 2 || list[0].ID != a.inbox.ID || list[1].ID != in.ID {
+		t.Fatalf("list %+v, want the fixture's inbox then %d", list, in.ID)
+	}
+	renamed, err := s.RenameInbox(c, a.ws.ID, in.ID, "  Web chat ")
+	must(t, err)
+	if renamed.Name != "Web chat" || string(renamed.Credentials) != "\x01\x02\x03" {
+		t.Fatalf("renamed %+v", renamed)
+	}
+	_, err = s.RenameInbox(c, a.ws.ID, in.ID, " ")
+	wantInvalid(t, err, "name")
+	_, err = s.RenameInbox(c, b.ws.ID, in.ID, "stolen")
+	wantErr(t, err, store.ErrNotFound)
+	if list, err = s.ListInboxes(c, b.ws.ID); err != nil || len(list) != 1 || list[0].ID != b.inbox.ID {
+		t.Fatalf("B's inboxes %+v %v", list, err)
+	}
+
 	for _, tc := range []struct {
 		name  string
 		in    store.NewInbox
