@@ -54,8 +54,8 @@ Commands:
   migrate   apply the store's migrations and report the schema version
   workspace create a workspace with its owner and an API token: "switchboard workspace create -h"
   seed      fill a workspace with demonstration conversations: "switchboard seed -h"
-  inbox     connect a channel: "switchboard inbox create-whatsapp -h"
-  simulate  send a signed provider webhook to a running server: "switchboard simulate whatsapp -h"
+  inbox     connect a channel: "switchboard inbox create -h"
+  simulate  send a signed provider webhook to a running server: "switchboard simulate whatsapp|api|sms|messenger|instagram -h"
   bench     load-test a Pusher-compatible server; see "switchboard bench -h"
   version   print the version
 `
@@ -88,10 +88,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "inbox":
 		return inboxCommand(ctx, args, getenv, stdout, stderr)
 	case "simulate":
-		if len(args) == 0 || args[0] != "whatsapp" {
-			return errors.New(`usage: switchboard simulate whatsapp --inbox ID --app-secret SECRET [flags] (see "switchboard simulate whatsapp -h")`)
+		if len(args) > 0 {
+			for _, c := range connectors {
+				if c.simulate == args[0] {
+					return c.runSimulate(ctx, args[1:], stdout, stderr)
+				}
+			}
 		}
-		return whatsapp.RunSimulate(ctx, args[1:], stdout, stderr)
+		return fmt.Errorf(`usage: switchboard simulate %s [flags] (see "switchboard simulate whatsapp -h")`, simulateNames())
 	case "bench":
 		return bench.Run(ctx, args, stdout, stderr)
 	case "version":
@@ -213,7 +217,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// relay still publishes the outcome.
 	onCommit := relay.Notify
 	stopDrainer := func() {}
-	if drainer := newDrainer(cfg, st, box, log, relay.Notify); drainer != nil {
+	deps := connectorDeps{store: st, box: box, log: log, onCommit: relay.Notify, maxBody: cfg.MaxRequestBytes,
+		publicURL: cfg.PublicURL, trustProxy: cfg.TrustProxy}
+	if drainer := newDrainer(cfg, deps); drainer != nil {
 		onCommit = func(workspaceID int64) {
 			relay.Notify(workspaceID)
 			drainer.Notify(workspaceID)
@@ -237,17 +243,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				// open connections at once.
 				OnAccessRevoked: revoker.AccessRevoked,
 				Sessions:        signIn,
+				Connectors:      apiConnectors(box),
 			}),
 			PusherAuth:     api.NewPusherAuth(st, api.Options{Logger: log, Sessions: signIn}),
 			PusherUserAuth: api.NewPusherUserAuth(st, api.Options{Logger: log, Sessions: signIn}),
-			Channels: whatsapp.New(whatsapp.Options{
-				Store:        st,
-				Box:          box,
-				Logger:       log,
-				OnCommit:     relay.Notify,
-				MaxBodyBytes: cfg.MaxRequestBytes,
-			}),
-			Auth: signIn,
+			Channels:       channelsHandler(deps),
+			Auth:           signIn,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -567,17 +568,15 @@ func seedCommand(ctx context.Context, args []string, getenv func(string) string,
 // credentials open, and replies stay queued in the outbox until a server
 // with the key drains them. A send in flight at shutdown gets at most the
 // shutdown timeout.
-func newDrainer(cfg *config.Config, st store.Store, box *secretbox.Box, log *slog.Logger, onCommit func(int64)) *outbox.Drainer {
-	if box == nil {
+func newDrainer(cfg *config.Config, d connectorDeps) *outbox.Drainer {
+	if d.box == nil {
 		return nil // newSecretBox has warned
 	}
 	return outbox.New(outbox.Options{
-		Store: st,
-		Senders: map[store.InboxKind]outbox.Sender{
-			store.InboxWhatsApp: whatsapp.NewSender(whatsapp.SenderOptions{Store: st, Box: box}),
-		},
-		Logger:      log,
-		OnCommit:    onCommit,
+		Store:       d.store,
+		Senders:     senders(d),
+		Logger:      d.log,
+		OnCommit:    d.onCommit,
 		SendTimeout: min(outbox.DefaultSendTimeout, cfg.ShutdownTimeout),
 	})
 }
@@ -587,7 +586,7 @@ func newDrainer(cfg *config.Config, st store.Store, box *secretbox.Box, log *slo
 // runs, and connectors that need credentials answer 503 saying why.
 func newSecretBox(cfg *config.Config, log *slog.Logger) (*secretbox.Box, error) {
 	if cfg.SecretKey == nil {
-		log.Warn("SWITCHBOARD_SECRET_KEY is not set: channel connectors that need credentials (WhatsApp) are unavailable, and replies to their conversations stay queued, unsent")
+		log.Warn("SWITCHBOARD_SECRET_KEY is not set: channel connectors (WhatsApp, Messenger, Instagram, SMS, API) are unavailable, and replies to their conversations stay queued, unsent")
 		return nil, nil
 	}
 	box, err := secretbox.New(cfg.SecretKey)
@@ -598,9 +597,15 @@ func newSecretBox(cfg *config.Config, log *slog.Logger) (*secretbox.Box, error) 
 }
 
 const inboxUsage = `Usage:
+  switchboard inbox create --workspace ID --kind KIND --name NAME --config JSON|@FILE
+  switchboard inbox configure --workspace ID --inbox ID --config JSON|@FILE
   switchboard inbox create-whatsapp --workspace ID --name NAME --phone-number-id ID --app-secret SECRET [--verify-token TOKEN] [--access-token TOKEN]
   switchboard inbox configure-whatsapp --workspace ID --inbox ID --phone-number-id ID --app-secret SECRET [--verify-token TOKEN] [--access-token TOKEN]
 
+create connects a channel of any kind (whatsapp, messenger, instagram, sms,
+api) with its configuration as JSON (the fields are in README, "Connectors"),
+and configure replaces an inbox's configuration; --config @file reads it
+from a file, and - from stdin, so no secret needs to be on the command line.
 create-whatsapp connects a WhatsApp Cloud API number as a new inbox;
 configure-whatsapp replaces an inbox's configuration (to rotate secrets).
 The app secret, verify token and access token are sealed with
@@ -615,9 +620,12 @@ Flags:
 // inboxCommand runs "inbox create-whatsapp" and "inbox configure-whatsapp"
 // (see inboxUsage) and prints the inbox as JSON, secrets left out.
 func inboxCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "create" || args[0] == "configure") {
+		return inboxConfigCommand(ctx, args, getenv, stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "create-whatsapp" && args[0] != "configure-whatsapp") {
 		fmt.Fprint(stderr, inboxUsage)
-		return errors.New("usage: switchboard inbox create-whatsapp|configure-whatsapp [flags]")
+		return errors.New("usage: switchboard inbox create|configure|create-whatsapp|configure-whatsapp [flags]")
 	}
 	create := args[0] == "create-whatsapp"
 	fs := flag.NewFlagSet("inbox "+args[0], flag.ContinueOnError)

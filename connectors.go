@@ -1,0 +1,278 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/switchboard-inbox/switchboard/server/api"
+	"github.com/switchboard-inbox/switchboard/server/channels/apichannel"
+	"github.com/switchboard-inbox/switchboard/server/channels/messenger"
+	"github.com/switchboard-inbox/switchboard/server/channels/outbox"
+	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
+	"github.com/switchboard-inbox/switchboard/server/channels/twilio"
+	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
+	"github.com/switchboard-inbox/switchboard/server/config"
+	"github.com/switchboard-inbox/switchboard/server/store"
+)
+
+// connectorDeps is what every connector is built from.
+type connectorDeps struct {
+	store    store.Store
+	box      *secretbox.Box
+	log      *slog.Logger
+	onCommit func(workspaceID int64)
+	maxBody  int64
+	// publicURL and trustProxy tell a connector the URL a provider
+	// signed (Twilio signs the full URL it requested).
+	publicURL  string
+	trustProxy bool
+}
+
+// channelConnector is one channel connector as serve and the CLI use it:
+// its webhook handler (mounted under /channels/), its outbound sender for
+// the outbox drainer, how an inbox's configuration is sealed, and its
+// `switchboard simulate` command.
+type channelConnector struct {
+	kind store.InboxKind
+	// simulate is the provider name `switchboard simulate` takes.
+	simulate    string
+	webhookPath string
+	handler     func(connectorDeps) http.Handler
+	sender      func(connectorDeps) outbox.Sender
+	seal        func(box *secretbox.Box, inboxID int64, config json.RawMessage) (json.RawMessage, []byte, error)
+	runSimulate func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+// connectors are every channel connector, one per inbox kind.
+var connectors = []channelConnector{
+	{
+		kind: store.InboxWhatsApp, simulate: "whatsapp", webhookPath: whatsapp.WebhookPath,
+		handler: func(d connectorDeps) http.Handler {
+			return whatsapp.New(whatsapp.Options{Store: d.store, Box: d.box, Logger: d.log, OnCommit: d.onCommit, MaxBodyBytes: d.maxBody})
+		},
+		sender: func(d connectorDeps) outbox.Sender {
+			return whatsapp.NewSender(whatsapp.SenderOptions{Store: d.store, Box: d.box})
+		},
+		seal:        whatsapp.SealConfig,
+		runSimulate: whatsapp.RunSimulate,
+	},
+	{
+		kind: store.InboxAPI, simulate: "api", webhookPath: apichannel.WebhookPath,
+		handler: func(d connectorDeps) http.Handler {
+			return apichannel.New(apichannel.Options{Store: d.store, Box: d.box, Logger: d.log, OnCommit: d.onCommit})
+		},
+		sender: func(d connectorDeps) outbox.Sender {
+			return apichannel.NewSender(apichannel.SenderOptions{Store: d.store, Box: d.box})
+		},
+		seal:        apichannel.SealConfig,
+		runSimulate: apichannel.RunSimulate,
+	},
+	{
+		kind: store.InboxSMS, simulate: "sms", webhookPath: twilio.WebhookPath,
+		handler: func(d connectorDeps) http.Handler {
+			return twilio.New(twilio.Options{Store: d.store, Box: d.box, Logger: d.log, OnCommit: d.onCommit, MaxBodyBytes: d.maxBody,
+				PublicURL: d.publicURL, TrustProxy: d.trustProxy})
+		},
+		sender: func(d connectorDeps) outbox.Sender {
+			return twilio.NewSender(twilio.SenderOptions{Store: d.store, Box: d.box, PublicURL: d.publicURL})
+		},
+		seal:        twilio.SealConfig,
+		runSimulate: twilio.RunSimulate,
+	},
+	messengerConnector(store.InboxMessenger, "messenger", messenger.WebhookPath, messenger.RunSimulate),
+	messengerConnector(store.InboxInstagram, "instagram", messenger.InstagramWebhookPath, messenger.RunSimulateInstagram),
+}
+
+// messengerConnector is Messenger's or Instagram's: one package serves
+// both, told the kind.
+func messengerConnector(kind store.InboxKind, name, path string, simulate func(context.Context, []string, io.Writer, io.Writer) error) channelConnector {
+	return channelConnector{
+		kind: kind, simulate: name, webhookPath: path,
+		handler: func(d connectorDeps) http.Handler {
+			return messenger.New(messenger.Options{Kind: kind, Store: d.store, Box: d.box, Logger: d.log, OnCommit: d.onCommit, MaxBodyBytes: d.maxBody})
+		},
+		sender: func(d connectorDeps) outbox.Sender {
+			return messenger.NewSender(messenger.SenderOptions{Store: d.store, Box: d.box})
+		},
+		seal: func(box *secretbox.Box, inboxID int64, config json.RawMessage) (json.RawMessage, []byte, error) {
+			return messenger.SealConfigFor(box, kind, inboxID, config)
+		},
+		runSimulate: simulate,
+	}
+}
+
+// connectorFor returns the connector of kind.
+func connectorFor(kind store.InboxKind) (channelConnector, bool) {
+	i := slices.IndexFunc(connectors, func(c channelConnector) bool { return c.kind == kind })
+	if i < 0 {
+		return channelConnector{}, false
+	}
+	return connectors[i], true
+}
+
+// simulateNames lists the providers `switchboard simulate` knows.
+func simulateNames() string {
+	var names []string
+	for _, c := range connectors {
+		names = append(names, c.simulate)
+	}
+	return strings.Join(names, "|")
+}
+
+// channelsHandler serves every connector's webhooks under /channels/.
+func channelsHandler(d connectorDeps) http.Handler {
+	mux := http.NewServeMux()
+	for _, c := range connectors {
+		// "/channels/whatsapp/{inbox_id}/webhook" mounts at "/channels/whatsapp/".
+		prefix := c.webhookPath[:strings.Index(c.webhookPath, "{")]
+		mux.Handle(prefix, c.handler(d))
+	}
+	return mux
+}
+
+// senders returns the outbox drainer's sender per inbox kind.
+func senders(d connectorDeps) map[store.InboxKind]outbox.Sender {
+	out := map[store.InboxKind]outbox.Sender{}
+	for _, c := range connectors {
+		if c.sender != nil {
+			out[c.kind] = c.sender(d)
+		}
+	}
+	return out
+}
+
+// apiConnectors gives the REST API each connector's sealing under box.
+func apiConnectors(box *secretbox.Box) map[store.InboxKind]api.Connector {
+	out := map[store.InboxKind]api.Connector{}
+	for _, c := range connectors {
+		seal := c.seal
+		out[c.kind] = api.Connector{
+			Seal: func(inboxID int64, config json.RawMessage) (json.RawMessage, []byte, error) {
+				return seal(box, inboxID, config)
+			},
+			WebhookPath: c.webhookPath,
+		}
+	}
+	return out
+}
+
+// inboxConfigCommand runs "inbox create" and "inbox configure" (see
+// inboxUsage) and prints the inbox as JSON, secrets left out.
+func inboxConfigCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	create := args[0] == "create"
+	fs := flag.NewFlagSet("inbox "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), inboxUsage)
+		fs.PrintDefaults()
+	}
+	wsID := fs.Int64("workspace", 0, "workspace id (required)")
+	inboxID := fs.Int64("inbox", 0, "inbox id (configure only)")
+	kind := fs.String("kind", "", "whatsapp, messenger, instagram, sms or api (create only)")
+	name := fs.String("name", "", "inbox name (create only)")
+	configArg := fs.String("config", "", "the configuration as JSON, @FILE to read it from a file, or - for stdin (required)")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return fmt.Errorf("inbox %s: unexpected argument %q", args[0], fs.Arg(0))
+	case *wsID <= 0:
+		return fmt.Errorf("inbox %s: --workspace is required", args[0])
+	case create && strings.TrimSpace(*name) == "":
+		return errors.New("inbox create: --name is required")
+	case !create && *inboxID <= 0:
+		return errors.New("inbox configure: --inbox is required")
+	case *configArg == "":
+		return fmt.Errorf("inbox %s: --config is required", args[0])
+	}
+	raw, err := readConfigArg(*configArg)
+	if err != nil {
+		return fmt.Errorf("inbox %s: --config: %w", args[0], err)
+	}
+	cfg, err := config.Load(nil, getenv)
+	if err != nil {
+		return err
+	}
+	box, err := newSecretBox(cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return err
+	}
+	if box == nil {
+		return errors.New("inbox: SWITCHBOARD_SECRET_KEY is not set; it encrypts the credentials (generate one with: openssl rand -base64 32)")
+	}
+	st, err := openStore(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var in store.Inbox
+	if create {
+		c, ok := connectorFor(store.InboxKind(*kind))
+		if !ok {
+			return fmt.Errorf("inbox create: --kind must be one of %s", simulateNames())
+		}
+		// Check the configuration before creating the inbox; it is sealed
+		// for the inbox's id once it exists.
+		if _, _, err := c.seal(box, 0, raw); err != nil {
+			return fmt.Errorf("inbox create: %w", err)
+		}
+		if in, err = st.CreateInbox(ctx, *wsID, store.NewInbox{Kind: c.kind, Name: *name}); err != nil {
+			return fmt.Errorf("inbox create: %w", err)
+		}
+	} else if in, err = st.Inbox(ctx, *wsID, *inboxID); err != nil {
+		return fmt.Errorf("inbox configure: %w", err)
+	}
+	c, ok := connectorFor(in.Kind)
+	if !ok {
+		return fmt.Errorf("inbox %d: no connector for %s inboxes", in.ID, in.Kind)
+	}
+	settings, sealed, err := c.seal(box, in.ID, raw)
+	if err != nil {
+		return fmt.Errorf("inbox %d: %w", in.ID, err)
+	}
+	if in, err = st.ConfigureInbox(ctx, in.WorkspaceID, in.ID, settings, sealed); err != nil {
+		return fmt.Errorf("inbox %d (run inbox configure): %w", in.ID, err)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(map[string]any{
+		"inbox_id": in.ID, "workspace_id": in.WorkspaceID, "name": in.Name, "kind": in.Kind,
+		"settings":     json.RawMessage(store.ObjectOrEmpty(in.Settings)),
+		"webhook_path": strings.ReplaceAll(c.webhookPath, "{inbox_id}", strconv.FormatInt(in.ID, 10)),
+	})
+}
+
+// readConfigArg reads --config: inline JSON, @file, or - for stdin.
+func readConfigArg(arg string) (json.RawMessage, error) {
+	var b []byte
+	var err error
+	switch {
+	case arg == "-":
+		b, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+	case strings.HasPrefix(arg, "@"):
+		b, err = os.ReadFile(arg[1:])
+	default:
+		b = []byte(arg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !json.Valid(b) {
+		return nil, errors.New("not valid JSON")
+	}
+	return b, nil
+}
