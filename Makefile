@@ -27,7 +27,12 @@ vet:
 gotest:
 	$(GO) test -race -count=1 -timeout 10m ./...
 
+# The UI tests drive Debian's Chromium through playwright-core.
 e2e-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; \
+	fi
 	cd e2e && npm ci --no-audit --no-fund
 
 e2e: build e2e-deps
