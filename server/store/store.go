@@ -206,6 +206,11 @@ type Store interface {
 	// ErrNotFound, so of two identical merges racing, the loser gets it.
 	MergeContacts(ctx context.Context, workspaceID, intoID, fromID int64) (Contact, []Event, error)
 
+	// OpenConversation returns the contact's latest conversation in the
+	// inbox unless it is resolved, or creates one (created true,
+	// conversation.created appended), atomically: concurrent calls for
+	// one contact and inbox open one conversation.
+	OpenConversation(ctx context.Context, workspaceID int64, c NewConversation) (conv Conversation, created bool, err error)
 	// CreateConversation creates a conversation and appends
 	// conversation.created.
 	CreateConversation(ctx context.Context, workspaceID int64, c NewConversation) (Conversation, Event, error)

@@ -529,8 +529,12 @@ func TestConcurrentDuplicates(t *testing.T) {
 		if len(page.Contacts) != 1 {
 			t.Fatalf("%d contacts, want 1", len(page.Contacts))
 		}
-		// Not asserted: connector.File may open an empty conversation per
-		// racing request (it finds-or-creates without a lock); that is
-		// the store's to close, for every connector.
+		// One conversation, too: connector.File opens it with the
+		// store's atomic OpenConversation.
+		convs, err := st.ListConversations(context.Background(), e.ws.ID, store.ConversationFilter{Limit: 10})
+		must(t, err)
+		if len(convs.Conversations) != 1 {
+			t.Fatalf("%d conversations, want 1", len(convs.Conversations))
+		}
 	})
 }

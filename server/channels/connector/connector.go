@@ -27,6 +27,7 @@ type Store interface {
 	UpsertContact(ctx context.Context, workspaceID int64, id store.Identity, c store.NewContact) (store.Contact, bool, error)
 	ListConversations(ctx context.Context, workspaceID int64, f store.ConversationFilter) (store.ConversationPage, error)
 	CreateConversation(ctx context.Context, workspaceID int64, c store.NewConversation) (store.Conversation, store.Event, error)
+	OpenConversation(ctx context.Context, workspaceID int64, c store.NewConversation) (store.Conversation, bool, error)
 	CreateMessage(ctx context.Context, workspaceID int64, m store.NewMessage) (store.CreatedMessage, error)
 	MessageByProviderID(ctx context.Context, workspaceID, inboxID int64, providerMessageID string) (store.Message, error)
 	UpdateMessageStatus(ctx context.Context, workspaceID, messageID int64, status store.DeliveryStatus, errText string) (store.Message, store.Event, error)
@@ -87,20 +88,11 @@ func File(ctx context.Context, st Store, in store.Inbox, m Message) (Filed, erro
 			}
 		}
 	}
-	page, err := st.ListConversations(ctx, in.WorkspaceID, store.ConversationFilter{InboxID: in.ID, ContactID: contact.ID, Limit: 1})
+	conv, _, err := st.OpenConversation(ctx, in.WorkspaceID, store.NewConversation{InboxID: in.ID, ContactID: contact.ID})
 	if err != nil {
 		return Filed{}, err
 	}
-	var convID int64
-	if len(page.Conversations) > 0 && page.Conversations[0].Status != store.StatusResolved {
-		convID = page.Conversations[0].ID
-	} else {
-		conv, _, err := st.CreateConversation(ctx, in.WorkspaceID, store.NewConversation{InboxID: in.ID, ContactID: contact.ID})
-		if err != nil {
-			return Filed{}, err
-		}
-		convID = conv.ID
-	}
+	convID := conv.ID
 	nm := m.Message
 	nm.ConversationID = convID
 	nm.Direction = store.DirectionIn

@@ -46,6 +46,37 @@ func conversationIn(ctx context.Context, q querier, workspaceID, id int64, forUp
 	return c, notFound(err)
 }
 
+// insertConversation creates a conversation in tx and appends
+// conversation.created.
+func insertConversation(ctx context.Context, tx pgx.Tx, workspaceID int64, nc store.NewConversation) (store.Conversation, store.Event, error) {
+	if err := checkMember(ctx, tx, workspaceID, nc.AssigneeID, "assignee_id"); err != nil {
+		return store.Conversation{}, store.Event{}, err
+	}
+	if err := checkTeam(ctx, tx, workspaceID, nc.TeamID); err != nil {
+		return store.Conversation{}, store.Event{}, err
+	}
+	now := store.Now()
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO conversations
+		(workspace_id, inbox_id, contact_id, status, assignee_id, team_id, priority, subject, last_activity_at, created_at, updated_at)
+		SELECT $1, i.id, k.id, $4, $5, $6, $7, $8, $9, $9, $9
+		FROM inboxes i, contacts k
+		WHERE i.workspace_id = $1 AND i.id = $2 AND k.workspace_id = $1 AND k.id = $3
+		RETURNING id`,
+		workspaceID, nc.InboxID, nc.ContactID, nc.Status, nullID(nc.AssigneeID), nullID(nc.TeamID),
+		nc.Priority, strings.TrimSpace(nc.Subject), now).Scan(&id)
+	if err != nil {
+		// No row: the inbox or the contact is not in this workspace.
+		return store.Conversation{}, store.Event{}, notFound(err)
+	}
+	c, err := conversationIn(ctx, tx, workspaceID, id, false)
+	if err != nil {
+		return store.Conversation{}, store.Event{}, err
+	}
+	ev, err := appendEvent(ctx, tx, workspaceID, store.EventConversationCreated, c.ID, store.ConversationPayload{Conversation: c}, now)
+	return c, ev, err
+}
+
 // CreateConversation creates a conversation and appends
 // conversation.created.
 func (s *Store) CreateConversation(ctx context.Context, workspaceID int64, nc store.NewConversation) (store.Conversation, store.Event, error) {
@@ -57,36 +88,51 @@ func (s *Store) CreateConversation(ctx context.Context, workspaceID int64, nc st
 		ev store.Event
 	)
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if err := checkMember(ctx, tx, workspaceID, nc.AssigneeID, "assignee_id"); err != nil {
-			return err
-		}
-		if err := checkTeam(ctx, tx, workspaceID, nc.TeamID); err != nil {
-			return err
-		}
-		now := store.Now()
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO conversations
-			(workspace_id, inbox_id, contact_id, status, assignee_id, team_id, priority, subject, last_activity_at, created_at, updated_at)
-			SELECT $1, i.id, k.id, $4, $5, $6, $7, $8, $9, $9, $9
-			FROM inboxes i, contacts k
-			WHERE i.workspace_id = $1 AND i.id = $2 AND k.workspace_id = $1 AND k.id = $3
-			RETURNING id`,
-			workspaceID, nc.InboxID, nc.ContactID, nc.Status, nullID(nc.AssigneeID), nullID(nc.TeamID),
-			nc.Priority, strings.TrimSpace(nc.Subject), now).Scan(&id)
-		if err != nil {
-			// No row: the inbox or the contact is not in this workspace.
-			return notFound(err)
-		}
-		if c, err = conversationIn(ctx, tx, workspaceID, id, false); err != nil {
-			return err
-		}
-		ev, err = appendEvent(ctx, tx, workspaceID, store.EventConversationCreated, c.ID, store.ConversationPayload{Conversation: c}, now)
+		var err error
+		c, ev, err = insertConversation(ctx, tx, workspaceID, nc)
 		return err
 	})
 	if err != nil {
 		return store.Conversation{}, store.Event{}, fmt.Errorf("store: create conversation: %w", err)
 	}
 	return c, ev, nil
+}
+
+// OpenConversation returns the contact's latest conversation in the
+// inbox unless it is resolved, or creates one. The contact's row is locked
+// (FOR NO KEY UPDATE, which conflicts with itself but not with the foreign
+// key checks of other writes), so two first messages of a new contact
+// arriving at once open one conversation, not two.
+func (s *Store) OpenConversation(ctx context.Context, workspaceID int64, nc store.NewConversation) (store.Conversation, bool, error) {
+	if err := nc.Normalize(); err != nil {
+		return store.Conversation{}, false, fmt.Errorf("store: open conversation: %w", err)
+	}
+	var (
+		c       store.Conversation
+		created bool
+	)
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if _, err := contactIn(ctx, tx, workspaceID, nc.ContactID, lockForEdit); err != nil {
+			return err
+		}
+		latest, err := scanConversation(tx.QueryRow(ctx, `SELECT `+conversationCols+` FROM conversations c
+			WHERE c.workspace_id = $1 AND c.inbox_id = $2 AND c.contact_id = $3
+			ORDER BY c.last_activity_at DESC, c.id DESC LIMIT 1`, workspaceID, nc.InboxID, nc.ContactID))
+		if err == nil && latest.Status != store.StatusResolved {
+			c = latest
+			return nil
+		}
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		c, _, err = insertConversation(ctx, tx, workspaceID, nc)
+		created = err == nil
+		return err
+	})
+	if err != nil {
+		return store.Conversation{}, false, fmt.Errorf("store: open conversation: %w", err)
+	}
+	return c, created, nil
 }
 
 // Conversation returns a conversation of the workspace.

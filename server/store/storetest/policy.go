@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
@@ -170,4 +171,55 @@ func testSentElsewhere(t *testing.T, s store.Store) {
 	echo.ProviderMessageID, echo.Direction = unique("m_in"), store.DirectionIn
 	_, err = s.CreateMessage(c, f.ws.ID, echo)
 	wantInvalid(t, err, "sent")
+}
+
+// testOpenConversation: a contact's open conversation in an inbox is
+// found, a resolved one is not reused, and concurrent first messages open
+// exactly one.
+func testOpenConversation(t *testing.T, s store.Store) {
+	c := ctx(t)
+	f := newFixture(t, s)
+	got, created, err := s.OpenConversation(c, f.ws.ID, store.NewConversation{InboxID: f.inbox.ID, ContactID: f.contact.ID})
+	must(t, err)
+	if created || got.ID != f.conv.ID {
+		t.Fatalf("open: %d created %v, want the fixture's %d", got.ID, created, f.conv.ID)
+	}
+	resolved := store.StatusResolved
+	_, _, err = s.UpdateConversation(c, f.ws.ID, f.conv.ID, store.ConversationUpdate{Status: &resolved})
+	must(t, err)
+	fresh, created, err := s.OpenConversation(c, f.ws.ID, store.NewConversation{InboxID: f.inbox.ID, ContactID: f.contact.ID})
+	must(t, err)
+	if !created || fresh.ID == f.conv.ID || fresh.Status != store.StatusOpen {
+		t.Fatalf("after resolving: %+v created %v, want a new open conversation", fresh, created)
+	}
+	_, _, err = s.OpenConversation(c, newFixture(t, s).ws.ID, store.NewConversation{InboxID: f.inbox.ID, ContactID: f.contact.ID})
+	wantErr(t, err, store.ErrNotFound)
+
+	// First messages of new contacts at once, a few rounds of them.
+	const rounds, n = 4, 16
+	for r := range rounds {
+		contact := newContact(t, s, f.ws.ID, fmt.Sprintf("Racing Rita %d", r))
+		ids := make(chan int64, n)
+		start := make(chan struct{})
+		for range n {
+			go func() {
+				<-start
+				conv, _, err := s.OpenConversation(c, f.ws.ID, store.NewConversation{InboxID: f.inbox.ID, ContactID: contact.ID})
+				if err != nil {
+					t.Error(err)
+				}
+				ids <- conv.ID
+			}()
+		}
+		close(start)
+		seen := map[int64]bool{}
+		for range n {
+			seen[<-ids] = true
+		}
+		page, err := s.ListConversations(c, f.ws.ID, store.ConversationFilter{ContactID: contact.ID, Limit: 50})
+		must(t, err)
+		if len(seen) != 1 || len(page.Conversations) != 1 {
+			t.Fatalf("round %d: concurrent opens gave conversations %v, %d stored; want one", r, seen, len(page.Conversations))
+		}
+	}
 }

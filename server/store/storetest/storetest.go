@@ -79,6 +79,7 @@ func Run(t *testing.T, open Opener) {
 		{"MessagingWindow", testMessagingWindow},
 		{"OptOut", testOptOut},
 		{"SentElsewhere", testSentElsewhere},
+		{"OpenConversation", testOpenConversation},
 		{"EventsGapFreeUnderConcurrency", testEventsConcurrent},
 		{"EventsVisibleInOrder", testEventsVisibleInOrder},
 		{"EventsAfterPaging", testEventsPaging},
