@@ -203,49 +203,13 @@ func inboxConfigCommand(ctx context.Context, args []string, getenv func(string) 
 	if err != nil {
 		return fmt.Errorf("inbox %s: --config: %w", args[0], err)
 	}
-	cfg, err := config.Load(nil, getenv)
-	if err != nil {
-		return err
-	}
-	box, err := newSecretBox(cfg, newLogger(cfg, io.Discard))
-	if err != nil {
-		return err
-	}
-	if box == nil {
-		return errors.New("inbox: SWITCHBOARD_SECRET_KEY is not set; it encrypts the credentials (generate one with: openssl rand -base64 32)")
-	}
-	st, err := openStore(ctx, cfg, newLogger(cfg, io.Discard))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	var in store.Inbox
+	var k store.InboxKind
 	if create {
-		c, ok := connectorFor(store.InboxKind(*kind))
-		if !ok {
-			return fmt.Errorf("inbox create: --kind must be one of %s", simulateNames())
-		}
-		// Check the configuration before creating the inbox; it is sealed
-		// for the inbox's id once it exists.
-		if _, _, err := c.seal(box, 0, raw); err != nil {
-			return fmt.Errorf("inbox create: %w", err)
-		}
-		if in, err = st.CreateInbox(ctx, *wsID, store.NewInbox{Kind: c.kind, Name: *name}); err != nil {
-			return fmt.Errorf("inbox create: %w", err)
-		}
-	} else if in, err = st.Inbox(ctx, *wsID, *inboxID); err != nil {
-		return fmt.Errorf("inbox configure: %w", err)
+		k = store.InboxKind(*kind)
 	}
-	c, ok := connectorFor(in.Kind)
-	if !ok {
-		return fmt.Errorf("inbox %d: no connector for %s inboxes", in.ID, in.Kind)
-	}
-	settings, sealed, err := c.seal(box, in.ID, raw)
+	in, c, err := applyInboxConfig(ctx, getenv, *wsID, *inboxID, k, *name, raw)
 	if err != nil {
-		return fmt.Errorf("inbox %d: %w", in.ID, err)
-	}
-	if in, err = st.ConfigureInbox(ctx, in.WorkspaceID, in.ID, settings, sealed); err != nil {
-		return fmt.Errorf("inbox %d (run inbox configure): %w", in.ID, err)
+		return fmt.Errorf("inbox %s: %w", args[0], err)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -254,6 +218,59 @@ func inboxConfigCommand(ctx context.Context, args []string, getenv func(string) 
 		"settings":     json.RawMessage(store.ObjectOrEmpty(in.Settings)),
 		"webhook_path": strings.ReplaceAll(c.webhookPath, "{inbox_id}", strconv.FormatInt(in.ID, 10)),
 	})
+}
+
+// applyInboxConfig creates an inbox of kind named name (kind set) or
+// loads inbox inboxID, and seals raw as its configuration. The
+// configuration is checked before an inbox is created, so a refused one
+// creates nothing.
+func applyInboxConfig(ctx context.Context, getenv func(string) string, wsID, inboxID int64, kind store.InboxKind, name string,
+	raw json.RawMessage) (store.Inbox, channelConnector, error) {
+	cfg, err := config.Load(nil, getenv)
+	if err != nil {
+		return store.Inbox{}, channelConnector{}, err
+	}
+	box, err := newSecretBox(cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return store.Inbox{}, channelConnector{}, err
+	}
+	if box == nil {
+		return store.Inbox{}, channelConnector{}, errors.New("SWITCHBOARD_SECRET_KEY is not set; it encrypts the credentials (generate one with: openssl rand -hex 32)")
+	}
+	st, err := openStore(ctx, cfg, newLogger(cfg, io.Discard))
+	if err != nil {
+		return store.Inbox{}, channelConnector{}, err
+	}
+	defer st.Close()
+	var in store.Inbox
+	if kind != "" {
+		c, ok := connectorFor(kind)
+		if !ok {
+			return store.Inbox{}, channelConnector{}, fmt.Errorf("--kind must be one of %s", simulateNames())
+		}
+		// The credentials are sealed for the inbox's id, so the inbox is
+		// created first; the configuration is checked before.
+		if _, _, err := c.seal(box, 0, raw); err != nil {
+			return store.Inbox{}, channelConnector{}, err
+		}
+		if in, err = st.CreateInbox(ctx, wsID, store.NewInbox{Kind: c.kind, Name: name}); err != nil {
+			return store.Inbox{}, channelConnector{}, err
+		}
+	} else if in, err = st.Inbox(ctx, wsID, inboxID); err != nil {
+		return store.Inbox{}, channelConnector{}, err
+	}
+	c, ok := connectorFor(in.Kind)
+	if !ok {
+		return store.Inbox{}, channelConnector{}, fmt.Errorf("inbox %d: no connector for %s inboxes", in.ID, in.Kind)
+	}
+	settings, sealed, err := c.seal(box, in.ID, raw)
+	if err != nil {
+		return store.Inbox{}, channelConnector{}, fmt.Errorf("inbox %d: %w", in.ID, err)
+	}
+	if in, err = st.ConfigureInbox(ctx, in.WorkspaceID, in.ID, settings, sealed); err != nil {
+		return store.Inbox{}, channelConnector{}, fmt.Errorf("inbox %d (created, not configured; run inbox configure): %w", in.ID, err)
+	}
+	return in, c, nil
 }
 
 // readConfigArg reads --config: inline JSON, @file, or - for stdin.

@@ -663,43 +663,17 @@ func inboxCommand(ctx context.Context, args []string, getenv func(string) string
 	if err := wc.Validate(); err != nil {
 		return fmt.Errorf("inbox: %w", err)
 	}
-	cfg, err := config.Load(nil, getenv)
+	raw, err := json.Marshal(wc)
 	if err != nil {
 		return err
 	}
-	box, err := newSecretBox(cfg, newLogger(cfg, io.Discard))
-	if err != nil {
-		return err
-	}
-	if box == nil {
-		return errors.New("inbox: SWITCHBOARD_SECRET_KEY is not set; it encrypts the credentials (generate one with: openssl rand -base64 32)")
-	}
-	st, err := openStore(ctx, cfg, newLogger(cfg, io.Discard))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	var in store.Inbox
+	var kind store.InboxKind // configure-whatsapp: the inbox's own
 	if create {
-		// The credentials are sealed for the inbox's id, so the inbox is
-		// created first and configured right after.
-		if in, err = st.CreateInbox(ctx, *wsID, store.NewInbox{Kind: store.InboxWhatsApp, Name: *name}); err != nil {
-			return fmt.Errorf("inbox create-whatsapp: %w", err)
-		}
-	} else {
-		if in, err = st.Inbox(ctx, *wsID, *inboxID); err != nil {
-			return fmt.Errorf("inbox configure-whatsapp: %w", err)
-		}
-		if in.Kind != store.InboxWhatsApp {
-			return fmt.Errorf("inbox configure-whatsapp: inbox %d is a %s inbox, not whatsapp", in.ID, in.Kind)
-		}
+		kind = store.InboxWhatsApp
 	}
-	settings, sealed, err := whatsapp.Seal(box, in.ID, wc)
+	in, _, err := applyInboxConfig(ctx, getenv, *wsID, *inboxID, kind, *name, raw)
 	if err != nil {
-		return fmt.Errorf("inbox %d: %w", in.ID, err)
-	}
-	if in, err = st.ConfigureInbox(ctx, *wsID, in.ID, settings, sealed); err != nil {
-		return fmt.Errorf("inbox %d (created, not configured; run configure-whatsapp): %w", in.ID, err)
+		return fmt.Errorf("inbox %s: %w", args[0], err)
 	}
 	out := map[string]any{
 		"inbox_id": in.ID, "workspace_id": in.WorkspaceID, "name": in.Name, "kind": in.Kind,

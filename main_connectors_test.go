@@ -90,6 +90,25 @@ func TestConnectorsEndToEnd(t *testing.T) {
 		t.Fatalf("bad config: %v", err)
 	}
 
+	// The one-line WhatsApp command generates and prints a verify token.
+	var wa struct {
+		InboxID     int64  `json:"inbox_id"`
+		VerifyToken string `json:"verify_token"`
+		WebhookPath string `json:"webhook_path"`
+	}
+	if err := json.Unmarshal(cli("inbox", "create-whatsapp", "--workspace", wsFlag, "--name", "Second line",
+		"--phone-number-id", "2", "--app-secret", appSecret), &wa); err != nil {
+		t.Fatal(err)
+	}
+	if wa.InboxID == 0 || len(wa.VerifyToken) < 20 || wa.WebhookPath != fmt.Sprintf("/channels/whatsapp/%d/webhook", wa.InboxID) {
+		t.Fatalf("create-whatsapp printed %+v", wa)
+	}
+	if err := run(ctx, []string{"inbox", "configure-whatsapp", "--workspace", wsFlag, "--inbox", inboxes["sms"],
+		"--phone-number-id", "2", "--app-secret", appSecret}, envOf(env), &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Fatal("configure-whatsapp sealed a WhatsApp configuration into an SMS inbox")
+	}
+	inboxes["whatsapp-2"] = fmt.Sprint(wa.InboxID)
+
 	s := startServe(t, env)
 	url := "http://" + s.addr
 	for _, k := range kinds {
@@ -130,7 +149,7 @@ func TestConnectorsEndToEnd(t *testing.T) {
 		seen[fmt.Sprint(c.InboxID)] = true
 	}
 	for kind, id := range inboxes {
-		if !seen[id] {
+		if !seen[id] && kind != "whatsapp-2" {
 			t.Errorf("no conversation in the %s inbox %s: %+v", kind, id, convs)
 		}
 	}
@@ -144,7 +163,7 @@ func TestConnectorsEndToEnd(t *testing.T) {
 		} `json:"inboxes"`
 	}
 	raw := get("/api/v1/inboxes", &list)
-	if len(list.Inboxes) != len(kinds) {
+	if len(list.Inboxes) != len(kinds)+1 {
 		t.Errorf("inboxes %+v", list)
 	}
 	for _, secret := range []string{appSecret, twToken, apiToken} {

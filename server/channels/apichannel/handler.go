@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/switchboard-inbox/switchboard/server/channels/connector"
@@ -123,33 +122,9 @@ func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (store.In
 		unauthorized(w, "missing Authorization: Bearer <inbound token>")
 		return store.Inbox{}, Config{}, false
 	}
-	id, err := strconv.ParseInt(r.PathValue("inbox_id"), 10, 64)
-	if err != nil || id <= 0 {
-		connector.WriteError(w, http.StatusNotFound, "not_found", "no such API inbox")
-		return store.Inbox{}, Config{}, false
-	}
-	in, err := h.opts.Store.WebhookInbox(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && in.Kind != store.InboxAPI) {
-		connector.WriteError(w, http.StatusNotFound, "not_found", "no such API inbox")
-		return store.Inbox{}, Config{}, false
-	}
-	if err != nil {
-		h.log.Error("api channel: load inbox", slog.Int64("inbox", id), slog.Any("err", err))
-		connector.WriteError(w, http.StatusInternalServerError, "internal", "internal error")
-		return store.Inbox{}, Config{}, false
-	}
-	cfg, err := Open(h.opts.Box, in)
-	if err != nil {
-		msg := "API inbox credentials cannot be read"
-		switch {
-		case errors.Is(err, ErrUnavailable):
-			msg = "API channel unavailable: SWITCHBOARD_SECRET_KEY is not set"
-		case errors.Is(err, ErrNotConfigured):
-			msg = "API inbox has no inbound token configured"
-		default:
-			h.log.Error("api channel: open credentials", slog.Int64("workspace", in.WorkspaceID), slog.Int64("inbox", id), slog.Any("err", err))
-		}
-		connector.WriteError(w, http.StatusServiceUnavailable, "unavailable", msg)
+	in, cfg, ok := connector.LoadInbox(w, r, h.opts.Store, store.InboxAPI, "API", h.log,
+		func(in store.Inbox) (Config, error) { return Open(h.opts.Box, in) })
+	if !ok {
 		return store.Inbox{}, Config{}, false
 	}
 	// Hashed first, so the comparison takes the same time whatever the

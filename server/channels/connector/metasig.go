@@ -3,8 +3,11 @@ package connector
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"io"
+	"net/http"
 	"strings"
 )
 
@@ -48,4 +51,21 @@ func MetaVerify(body []byte, header, appSecret string) error {
 		return ErrSignatureInvalid
 	}
 	return nil
+}
+
+// MetaChallenge answers Meta's webhook subscription check (GET with
+// hub.mode=subscribe, hub.verify_token and hub.challenge): the challenge
+// back when the token is the inbox's, compared in constant time, else 403.
+// It reports whether the check passed.
+func MetaChallenge(w http.ResponseWriter, r *http.Request, verifyToken string) bool {
+	q := r.URL.Query()
+	token := q.Get("hub.verify_token")
+	if q.Get("hub.mode") != "subscribe" || verifyToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(verifyToken)) != 1 {
+		WriteError(w, http.StatusForbidden, "forbidden", "verification failed")
+		return false
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	io.WriteString(w, q.Get("hub.challenge"))
+	return true
 }

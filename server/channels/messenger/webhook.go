@@ -19,13 +19,10 @@ package messenger
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -134,38 +131,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 // inbox loads the path's inbox and its configuration, or answers the
 // request itself and returns ok false.
 func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) (store.Inbox, Config, bool) {
-	notFound := "no such " + h.name + " inbox"
-	id, err := strconv.ParseInt(r.PathValue("inbox_id"), 10, 64)
-	if err != nil || id <= 0 {
-		connector.WriteError(w, http.StatusNotFound, "not_found", notFound)
-		return store.Inbox{}, Config{}, false
-	}
-	in, err := h.opts.Store.WebhookInbox(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && in.Kind != h.kind) {
-		connector.WriteError(w, http.StatusNotFound, "not_found", notFound)
-		return store.Inbox{}, Config{}, false
-	}
-	if err != nil {
-		h.log.Error("webhook: load inbox", slog.Int64("inbox", id), slog.Any("err", err))
-		connector.WriteError(w, http.StatusInternalServerError, "internal", "internal error")
-		return store.Inbox{}, Config{}, false
-	}
-	cfg, err := Open(h.opts.Box, in)
-	if err != nil {
-		if !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrNotConfigured) {
-			h.log.Error("webhook: open credentials", slog.Int64("workspace", in.WorkspaceID), slog.Int64("inbox", id), slog.Any("err", err))
-		}
-		msg := h.name + " inbox credentials cannot be read"
-		switch {
-		case errors.Is(err, ErrUnavailable):
-			msg = h.name + " connector unavailable: SWITCHBOARD_SECRET_KEY is not set"
-		case errors.Is(err, ErrNotConfigured):
-			msg = h.name + " inbox has no credentials configured"
-		}
-		connector.WriteError(w, http.StatusServiceUnavailable, "unavailable", msg)
-		return store.Inbox{}, Config{}, false
-	}
-	return in, cfg, true
+	return connector.LoadInbox(w, r, h.opts.Store, h.kind, h.name, h.log,
+		func(in store.Inbox) (Config, error) { return Open(h.opts.Box, in) })
 }
 
 // verify answers Meta's subscription check: hub.mode=subscribe with the
@@ -175,16 +142,9 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	token := q.Get("hub.verify_token")
-	if q.Get("hub.mode") != "subscribe" || subtle.ConstantTimeCompare([]byte(token), []byte(cfg.VerifyToken)) != 1 {
+	if !connector.MetaChallenge(w, r, cfg.VerifyToken) {
 		h.log.Warn("webhook: verification refused", slog.Int64("workspace", in.WorkspaceID), slog.Int64("inbox", in.ID))
-		connector.WriteError(w, http.StatusForbidden, "forbidden", "verification failed")
-		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	io.WriteString(w, q.Get("hub.challenge"))
 }
 
 // Result is the JSON body of a 200 answer, for operators and the

@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/switchboard-inbox/switchboard/server/channels/connector"
@@ -125,36 +124,12 @@ type request struct {
 // authenticate loads the path's inbox, reads the form and checks its
 // signature, or answers the request itself and returns ok false.
 func (h *Handler) authenticate(w http.ResponseWriter, r *http.Request) (request, bool) {
-	id, err := strconv.ParseInt(r.PathValue("inbox_id"), 10, 64)
-	if err != nil || id <= 0 {
-		connector.WriteError(w, http.StatusNotFound, "not_found", "no such SMS inbox")
-		return request{}, false
-	}
-	in, err := h.opts.Store.WebhookInbox(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && in.Kind != store.InboxSMS) {
-		connector.WriteError(w, http.StatusNotFound, "not_found", "no such SMS inbox")
-		return request{}, false
-	}
-	if err != nil {
-		h.log.Error("twilio webhook: load inbox", slog.Int64("inbox", id), slog.Any("err", err))
-		connector.WriteError(w, http.StatusInternalServerError, "internal", "internal error")
+	in, cfg, ok := connector.LoadInbox(w, r, h.opts.Store, store.InboxSMS, "SMS", h.log,
+		func(in store.Inbox) (Config, error) { return Open(h.opts.Box, in) })
+	if !ok {
 		return request{}, false
 	}
 	log := h.log.With(slog.Int64("workspace", in.WorkspaceID), slog.Int64("inbox", in.ID))
-	cfg, err := Open(h.opts.Box, in)
-	if err != nil {
-		msg := "SMS inbox credentials cannot be read"
-		switch {
-		case errors.Is(err, ErrUnavailable):
-			msg = "Twilio connector unavailable: SWITCHBOARD_SECRET_KEY is not set"
-		case errors.Is(err, ErrNotConfigured):
-			msg = "SMS inbox has no Twilio credentials configured"
-		default:
-			log.Error("twilio webhook: open credentials", slog.Any("err", err))
-		}
-		connector.WriteError(w, http.StatusServiceUnavailable, "unavailable", msg)
-		return request{}, false
-	}
 	body, ok := connector.ReadBody(w, r, h.opts.MaxBodyBytes)
 	if !ok {
 		return request{}, false

@@ -11,13 +11,10 @@ package whatsapp
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/switchboard-inbox/switchboard/server/channels/connector"
@@ -84,37 +81,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 // inbox loads the path's inbox and its configuration, or answers the
 // request itself and returns ok false.
 func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) (store.Inbox, Config, bool) {
-	id, err := strconv.ParseInt(r.PathValue("inbox_id"), 10, 64)
-	if err != nil || id <= 0 {
-		connector.WriteError(w, http.StatusNotFound, "not_found", "no such WhatsApp inbox")
-		return store.Inbox{}, Config{}, false
-	}
-	in, err := h.opts.Store.WebhookInbox(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && in.Kind != store.InboxWhatsApp) {
-		connector.WriteError(w, http.StatusNotFound, "not_found", "no such WhatsApp inbox")
-		return store.Inbox{}, Config{}, false
-	}
-	if err != nil {
-		h.log.Error("whatsapp webhook: load inbox", slog.Int64("inbox", id), slog.Any("err", err))
-		connector.WriteError(w, http.StatusInternalServerError, "internal", "internal error")
-		return store.Inbox{}, Config{}, false
-	}
-	cfg, err := Open(h.opts.Box, in)
-	if err != nil {
-		if !errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrNotConfigured) {
-			h.log.Error("whatsapp webhook: open credentials", slog.Int64("workspace", in.WorkspaceID), slog.Int64("inbox", id), slog.Any("err", err))
-		}
-		msg := "WhatsApp inbox credentials cannot be read"
-		switch {
-		case errors.Is(err, ErrUnavailable):
-			msg = "WhatsApp connector unavailable: SWITCHBOARD_SECRET_KEY is not set"
-		case errors.Is(err, ErrNotConfigured):
-			msg = "WhatsApp inbox has no credentials configured"
-		}
-		connector.WriteError(w, http.StatusServiceUnavailable, "unavailable", msg)
-		return store.Inbox{}, Config{}, false
-	}
-	return in, cfg, true
+	return connector.LoadInbox(w, r, h.opts.Store, store.InboxWhatsApp, "WhatsApp", h.log,
+		func(in store.Inbox) (Config, error) { return Open(h.opts.Box, in) })
 }
 
 // verify answers Meta's subscription check: hub.mode=subscribe with the
@@ -124,16 +92,9 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	q := r.URL.Query()
-	token := q.Get("hub.verify_token")
-	if q.Get("hub.mode") != "subscribe" || subtle.ConstantTimeCompare([]byte(token), []byte(cfg.VerifyToken)) != 1 {
+	if !connector.MetaChallenge(w, r, cfg.VerifyToken) {
 		h.log.Warn("whatsapp webhook: verification refused", slog.Int64("workspace", in.WorkspaceID), slog.Int64("inbox", in.ID))
-		connector.WriteError(w, http.StatusForbidden, "forbidden", "verification failed")
-		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	io.WriteString(w, q.Get("hub.challenge"))
 }
 
 // Result is the JSON body of a 200 answer, for operators and the
