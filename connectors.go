@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/channels/twilio"
 	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
 	"github.com/switchboard-inbox/switchboard/server/config"
+	"github.com/switchboard-inbox/switchboard/server/media"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
 
@@ -149,6 +150,24 @@ func senders(d connectorDeps) map[store.InboxKind]outbox.Sender {
 		}
 	}
 	return out
+}
+
+// newDownloader returns the media downloader, or nil when it cannot
+// download: without SWITCHBOARD_SECRET_KEY no credentials open, and media
+// stays pending until a server with the key downloads it. A download in
+// flight at shutdown is abandoned and released for the next start.
+func newDownloader(cfg *config.Config, d connectorDeps, blobs media.Blobs) *media.Downloader {
+	if d.box == nil {
+		return nil // newSecretBox has warned
+	}
+	return media.NewDownloader(media.Options{
+		Store:    d.store,
+		Blobs:    blobs,
+		Fetchers: media.Fetchers(media.FetcherOptions{Box: d.box}),
+		Logger:   d.log,
+		OnCommit: d.onCommit,
+		MaxBytes: cfg.MediaMaxBytes,
+	})
 }
 
 // apiConnectors gives the REST API each connector's sealing under box.

@@ -31,6 +31,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/hub/rediscluster"
 	"github.com/switchboard-inbox/switchboard/hub/webhook"
 	"github.com/switchboard-inbox/switchboard/server"
+	"github.com/switchboard-inbox/switchboard/server/ai"
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/auth"
 	"github.com/switchboard-inbox/switchboard/server/bench"
@@ -38,7 +39,9 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
 	"github.com/switchboard-inbox/switchboard/server/config"
+	"github.com/switchboard-inbox/switchboard/server/drafts"
 	"github.com/switchboard-inbox/switchboard/server/inbox"
+	"github.com/switchboard-inbox/switchboard/server/media"
 	"github.com/switchboard-inbox/switchboard/server/store"
 	"github.com/switchboard-inbox/switchboard/server/store/postgres"
 	"github.com/switchboard-inbox/switchboard/server/store/sqlite"
@@ -152,6 +155,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	aiMetrics, err := ai.NewMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("ai metrics: %w", err)
+	}
 
 	static, err := hub.NewStaticApps(cfg.Apps...)
 	if err != nil {
@@ -162,6 +169,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.Close()
+	blobs, err := media.NewDir(cfg.MediaPath())
+	if err != nil {
+		return fmt.Errorf("SWITCHBOARD_MEDIA_DIR: %w", err)
+	}
 	// Cutting access (a revoked token, a removed member, signing out
 	// everywhere) closes the agent's open connections; the hub is set
 	// once it exists, before anything is served.
@@ -210,8 +221,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if cl, ok := broker.(*rediscluster.Cluster); ok {
 		relayOpts.Leader = cl.Leader
 	}
+	// AI drafts start from the inbound messages the relay publishes.
+	drafter := drafts.New(st, h, drafts.Options{
+		Logger: log, Box: box, Metrics: aiMetrics,
+		Default: drafts.Endpoint{BaseURL: cfg.AIBaseURL, APIKey: cfg.AIAPIKey, Model: cfg.AIModel},
+		Workers: cfg.AIMaxConcurrentDrafts, Queue: cfg.AIDraftQueue, Timeout: cfg.AIDraftTimeout,
+	})
+	relayOpts.OnEvents = drafter.OnEvents
 	relay := inbox.NewRelay(st, h, relayOpts)
-	stopBackground := startBackground(relay.Run, signIn.Run)
+	stopBackground := startBackground(relay.Run, signIn.Run, drafter.Run)
 	// The outbox drainer sends queued replies through the channels; it
 	// stops first on shutdown, finishing the send in flight, so the
 	// relay still publishes the outcome.
@@ -225,6 +243,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			drainer.Notify(workspaceID)
 		}
 		stopDrainer = startBackground(drainer.Run)
+	}
+	// The media downloader fetches inbound messages' media into the
+	// blob store; connectors wake it when they store a message.
+	stopDownloader := func() {}
+	if downloader := newDownloader(cfg, deps, blobs); downloader != nil {
+		deps.onCommit = func(workspaceID int64) {
+			relay.Notify(workspaceID)
+			downloader.Notify(workspaceID)
+		}
+		stopDownloader = startBackground(downloader.Run)
 	}
 
 	srv := &http.Server{
@@ -244,6 +272,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				OnAccessRevoked: revoker.AccessRevoked,
 				Sessions:        signIn,
 				Connectors:      apiConnectors(box),
+				Media:           blobs,
+				AI:              drafter,
 			}),
 			PusherAuth:     api.NewPusherAuth(st, api.Options{Logger: log, Sessions: signIn}),
 			PusherUserAuth: api.NewPusherUserAuth(st, api.Options{Logger: log, Sessions: signIn}),
@@ -262,6 +292,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	case err := <-served:
 		err = fmt.Errorf("serve: %w", err)
 		stopDrainer()
+		stopDownloader()
 		stopBackground()
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 		defer cancel()
@@ -284,6 +315,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		errs = append(errs, fmt.Errorf("http: %w", err))
 	}
 	<-drained
+	stopDownloader()
 	stopBackground()
 	if err := h.Shutdown(sctx); err != nil {
 		errs = append(errs, err)

@@ -20,6 +20,7 @@
 //	GET    /api/v1/conversations/{id}/messages         newest first, cursor pages
 //	POST   /api/v1/conversations/{id}/messages         {"body","type","mentions"}, Idempotency-Key
 //	POST   /api/v1/messages/{id}/retry                 a failed reply queued again; 409 not_retryable otherwise
+//	GET    /api/v1/media/{id}                          a stored media item's bytes; 409 media_not_ready, 410 media_failed
 //	GET    /api/v1/contacts?q=&cursor=&limit=          newest first, cursor pages, q full-text
 //	POST   /api/v1/contacts                            {"name","email","phone","attributes","identities"}, 201; 409 identity taken
 //	GET    /api/v1/contacts/{id}                       with identities
@@ -56,6 +57,16 @@
 //	GET    /api/v1/audit?action=&cursor=&limit=        the audit log, newest first, cursor pages
 //	GET    /api/v1/workspace                           name, app id and key, auto_join_domain
 //	PATCH  /api/v1/workspace                           name, auto_join_domain (null turns it off)
+//	GET    /api/v1/knowledge_articles                  the knowledge base drafts answer from, oldest first
+//	POST   /api/v1/knowledge_articles                  {"title","body"}, 201
+//	GET    /api/v1/knowledge_articles/{id}
+//	PATCH  /api/v1/knowledge_articles/{id}             title, body
+//	DELETE /api/v1/knowledge_articles/{id}             204
+//	GET    /api/v1/ai/settings                         enabled, provider, base_url, model, instructions, brand_voice, redact, api_key_set
+//	PUT    /api/v1/ai/settings                         the same (fields left out kept); api_key write-only
+//	GET    /api/v1/contacts/{id}/ai                    {"enabled","off_at"}
+//	POST   /api/v1/contacts/{id}/ai                    {"enabled"}: AI off or on for the contact, kept in its consent records
+//	POST   /api/v1/conversations/{id}/draft            202 {"draft_id","channel"}; 409 ai_disabled or contact_ai_off
 //
 // Every route also needs a permission of server/access, declared beside it
 // in the routes table and checked after authentication against the
@@ -118,6 +129,12 @@ type Options struct {
 	// Connectors are the channel connectors inboxes can be created and
 	// configured for, by kind; a kind without one answers 503.
 	Connectors map[store.InboxKind]Connector
+	// Media is the blob store GET /media/{id} serves stored media from;
+	// nil answers 503 unavailable.
+	Media MediaBlobs
+	// AI is the drafts service; nil answers the draft endpoint and
+	// setting an API key with 503 ai_unavailable.
+	AI AI
 }
 
 // endpoint is one method of a route: the permission it needs, checked by
@@ -138,6 +155,8 @@ type handler struct {
 	onAccessRevoked func(workspaceID, agentID int64)
 	connectors      map[store.InboxKind]Connector
 	sessions        Sessions
+	ai              AI
+	blobs           MediaBlobs
 }
 
 // route is one path of the API, relative to Prefix, with the endpoint of
@@ -168,6 +187,7 @@ func (h *handler) routes() []route {
 			"POST": {access.ReplyToConversation, h.sendMessage},
 		}},
 		{"/messages/{id}/retry", map[string]endpoint{"POST": {access.ReplyToConversation, h.retryMessage}}},
+		{"/media/{id}", map[string]endpoint{"GET": {access.ReadInbox, h.getMedia}}},
 		{"/contacts", map[string]endpoint{
 			"GET":  {access.ReadInbox, h.listContacts},
 			"POST": {access.ManageContacts, h.createContact},
@@ -242,6 +262,24 @@ func (h *handler) routes() []route {
 		}},
 		{"/inboxes/{id}/config", map[string]endpoint{"PUT": {access.ManageWorkspace, h.configureInbox}}},
 		{"/dead_letters", map[string]endpoint{"GET": {access.ManageWorkspace, h.listDeadLetters}}},
+		{"/knowledge_articles", map[string]endpoint{
+			"GET":  {access.ReadInbox, h.listKnowledgeArticles},
+			"POST": {access.ManageWorkspace, h.createKnowledgeArticle},
+		}},
+		{"/knowledge_articles/{id}", map[string]endpoint{
+			"GET":    {access.ReadInbox, h.getKnowledgeArticle},
+			"PATCH":  {access.ManageWorkspace, h.updateKnowledgeArticle},
+			"DELETE": {access.ManageWorkspace, h.deleteKnowledgeArticle},
+		}},
+		{"/ai/settings", map[string]endpoint{
+			"GET": {access.ManageWorkspace, h.getAISettings},
+			"PUT": {access.ManageWorkspace, h.putAISettings},
+		}},
+		{"/contacts/{id}/ai", map[string]endpoint{
+			"GET":  {access.ReadInbox, h.getContactAI},
+			"POST": {access.ManageContacts, h.setContactAI},
+		}},
+		{"/conversations/{id}/draft", map[string]endpoint{"POST": {access.ReplyToConversation, h.startDraft}}},
 		{"/workspace", map[string]endpoint{
 			"GET":   {access.ReadInbox, h.getWorkspace},
 			"PATCH": {access.ManageWorkspace, h.updateWorkspace},
@@ -286,13 +324,14 @@ func New(st store.Store, opts Options) http.Handler {
 }
 
 func newHandler(st store.Store, opts Options) *handler {
-	h := &handler{store: st, log: opts.Logger, maxBody: opts.MaxBodyBytes, onCommit: opts.OnCommit, onAccessRevoked: opts.OnAccessRevoked, sessions: opts.Sessions, connectors: opts.Connectors}
+	h := &handler{store: st, log: opts.Logger, maxBody: opts.MaxBodyBytes, onCommit: opts.OnCommit, onAccessRevoked: opts.OnAccessRevoked, sessions: opts.Sessions, connectors: opts.Connectors, ai: opts.AI}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
 	}
+	h.blobs = opts.Media
 	return h
 }
 

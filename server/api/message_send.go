@@ -16,6 +16,10 @@ type sendRequest struct {
 	Mentions       []int64           `json:"mentions"`
 	IdempotencyKey string            `json:"idempotency_key"`
 	Template       *templateRequest  `json:"template"`
+	// AIAssisted marks a reply written from an AI draft; DraftID, the
+	// draft's id, implies it.
+	AIAssisted bool   `json:"ai_assisted"`
+	DraftID    string `json:"draft_id"`
 }
 
 // sendMessage serves POST /api/v1/conversations/{id}/messages: a reply
@@ -79,6 +83,7 @@ func (h *handler) sendMessage(w http.ResponseWriter, r *http.Request) {
 		Content:        content,
 		IdempotencyKey: key,
 		Mentions:       req.Mentions,
+		AIAssisted:     req.AIAssisted || req.DraftID != "",
 	})
 	if err != nil {
 		h.fail(w, r, err)

@@ -53,7 +53,8 @@ func newCanned(t testing.TB, st store.Store, workspaceID int64) store.CannedResp
 // declares.
 func TestPermissions(t *testing.T) {
 	teststore.Each(t, func(t *testing.T, st store.Store) {
-		base, _ := newServerWith(t, st, api.Options{Connectors: testConnectors(testBox(t))})
+		mediaBlobs := newMediaDir(t)
+		base, _ := newServerWith(t, st, api.Options{Connectors: testConnectors(testBox(t)), AI: testAI(t, st), Media: mediaBlobs})
 		a := newTenant(t, st)
 		_, adminToken := member(t, st, a, store.RoleAdmin, "")
 		agent, agentToken := member(t, st, a, store.RoleAgent, "")
@@ -110,6 +111,9 @@ func TestPermissions(t *testing.T) {
 			{access.ReadInbox, "GET", fixed("/api/v1/canned_responses?prefix=c"), "", 200},
 			{access.ReadInbox, "GET", fixed("/api/v1/events"), "", 200},
 			{access.ReadInbox, "GET", fixed("/api/v1/search?q=hello"), "", 200},
+			{access.ReadInbox, "GET", func() string {
+				return fmt.Sprintf("/api/v1/media/%d", storedMedia(t, st, mediaBlobs, a, "image/png", "", []byte("png")).ID)
+			}, "", 200},
 
 			{access.ReplyToConversation, "POST", fixed(conv + "/messages"), `{"body":"hello"}`, 201},
 			{access.ReplyToConversation, "POST", fixed(conv + "/messages"), fmt.Sprintf(`{"body":"look","type":"note","mentions":[%d]}`, agent.ID), 201},
@@ -167,6 +171,16 @@ func TestPermissions(t *testing.T) {
 				return fmt.Sprintf("/api/v1/inboxes/%d/config", in.ID)
 			}, waConfig, 200},
 			{access.ManageWorkspace, "GET", fixed("/api/v1/dead_letters"), "", 200},
+			{access.ReadInbox, "GET", fixed("/api/v1/knowledge_articles"), "", 200},
+			{access.ReadInbox, "GET", func() string { return fmt.Sprintf("/api/v1/knowledge_articles/%d", newArticle(t, st, ws).ID) }, "", 200},
+			{access.ManageWorkspace, "POST", fixed("/api/v1/knowledge_articles"), `{"title":"Shipping","body":"We ship in 2 days."}`, 201},
+			{access.ManageWorkspace, "PATCH", func() string { return fmt.Sprintf("/api/v1/knowledge_articles/%d", newArticle(t, st, ws).ID) }, `{"body":"3 days"}`, 200},
+			{access.ManageWorkspace, "DELETE", func() string { return fmt.Sprintf("/api/v1/knowledge_articles/%d", newArticle(t, st, ws).ID) }, "", 204},
+			{access.ManageWorkspace, "GET", fixed("/api/v1/ai/settings"), "", 200},
+			{access.ManageWorkspace, "PUT", fixed("/api/v1/ai/settings"), `{"brand_voice":"short"}`, 200},
+			{access.ReadInbox, "GET", fixed(contact + "/ai"), "", 200},
+			{access.ManageContacts, "POST", fixed(contact + "/ai"), `{"enabled":true}`, 200},
+			{access.ReplyToConversation, "POST", fixed(conv + "/draft"), "", 202},
 			{access.ViewAuditLog, "GET", fixed("/api/v1/audit"), "", 200},
 		}
 		for _, rt := range routes {

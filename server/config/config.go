@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -92,6 +93,10 @@ type Config struct {
 	DatabaseURL string
 	// SQLitePath is the embedded store's file, used without DatabaseURL.
 	SQLitePath string
+	// MediaDir is where inbound media is stored; MediaPath resolves its
+	// default. MediaMaxBytes bounds one item.
+	MediaDir      string
+	MediaMaxBytes int64
 
 	// PublicURL is the base URL browsers reach the server at, without a
 	// trailing slash; empty when unset.
@@ -112,6 +117,15 @@ type Config struct {
 	// (server/channels/secretbox); nil when unset, and then connectors
 	// that need credentials are unavailable.
 	SecretKey []byte
+	// AIBaseURL, AIAPIKey and AIModel are the default OpenAI-compatible
+	// endpoint for AI drafts (server/drafts); AIDraftTimeout,
+	// AIMaxConcurrentDrafts and AIDraftQueue bound the drafts.
+	AIBaseURL             string
+	AIAPIKey              string
+	AIModel               string
+	AIDraftTimeout        time.Duration
+	AIMaxConcurrentDrafts int
+	AIDraftQueue          int
 
 	// appSources names where each entry of Apps came from, for errors. It
 	// is parallel to Apps when Load built them and may be empty when a
@@ -211,7 +225,22 @@ const (
 
 	minSessionLifetime = 5 * time.Minute
 	maxSessionLifetime = 365 * 24 * time.Hour
+
+	maxMediaBytes = 1 << 40
 )
+
+// MediaPath is the directory inbound media is stored in: MediaDir, or by
+// default "media" beside the SQLite file with the embedded store and
+// "media" in the working directory with Postgres.
+func (c *Config) MediaPath() string {
+	switch {
+	case c.MediaDir != "":
+		return c.MediaDir
+	case c.DatabaseURL == "" && c.SQLitePath != "":
+		return filepath.Join(filepath.Dir(c.SQLitePath), "media")
+	}
+	return "media"
+}
 
 // Validate reports every invalid setting, one per line, each naming its
 // environment variable. Load calls it; a caller that builds or edits a
@@ -281,7 +310,25 @@ func (c *Config) Validate() error {
 	intIn("MAX_CHANNELS_PER_CONNECTION", int64(c.MaxChannelsPerConnection), 1, maxChannels)
 	intIn("SEND_QUEUE_FRAMES", int64(c.SendQueueFrames), minSendQueue, maxSendQueue)
 	intIn("MAX_REQUEST_BYTES", c.MaxRequestBytes, minRequestBytes, maxRequestBytes)
+	if c.MediaMaxBytes != 0 { // zero leaves the downloader its built-in default
+		intIn("MEDIA_MAX_BYTES", c.MediaMaxBytes, 1, maxMediaBytes)
+	}
 	intIn("WEBHOOK_MAX_ATTEMPTS", int64(c.WebhookMaxAttempts), 1, maxWebhookTries)
+	// Zero leaves the drafts service its built-in default.
+	if c.AIDraftTimeout != 0 {
+		durationIn("AI_DRAFT_TIMEOUT", c.AIDraftTimeout, time.Second, 10*time.Minute)
+	}
+	if c.AIMaxConcurrentDrafts != 0 {
+		intIn("AI_MAX_CONCURRENT_DRAFTS", int64(c.AIMaxConcurrentDrafts), 1, 256)
+	}
+	if c.AIDraftQueue != 0 {
+		intIn("AI_DRAFT_QUEUE", int64(c.AIDraftQueue), 1, 100000)
+	}
+	if c.AIBaseURL != "" {
+		if u, err := url.Parse(c.AIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			bad("AI_BASE_URL", "want an http:// or https:// URL without credentials, like https://api.openai.com/v1")
+		}
+	}
 
 	for _, u := range c.AppWebhookURLs {
 		if err := checkWebhookURL(u); err != nil {
@@ -439,11 +486,16 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("cluster_heartbeat", c.ClusterHeartbeat),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("sqlite_path", c.SQLitePath),
+		slog.String("media_dir", c.MediaPath()),
+		slog.Int64("media_max_bytes", c.MediaMaxBytes),
 		slog.String("public_url", c.PublicURL),
 		slog.Bool("trust_proxy", c.TrustProxy),
 		slog.Bool("google_sign_in", c.GoogleClientID != ""),
 		slog.Bool("dev_login", c.DevLogin),
 		slog.Bool("secret_key", c.SecretKey != nil),
+		slog.String("ai_base_url", c.AIBaseURL),
+		slog.String("ai_model", c.AIModel),
+		slog.Bool("ai_api_key", c.AIAPIKey != ""),
 		slog.Duration("session_lifetime", c.SessionLifetime),
 		slog.Duration("session_idle_timeout", c.SessionIdleTimeout),
 	)

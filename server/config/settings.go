@@ -115,6 +115,12 @@ var settings = []setting{
 	{name: "SQLITE_PATH", kind: "path", def: "switchboard.db",
 		help: "SQLite file of the embedded store, created if missing; used when DATABASE_URL is empty.",
 		set:  stringSetting(func(c *Config) *string { return &c.SQLitePath })},
+	{name: "MEDIA_DIR", kind: "path",
+		help: "Directory the images, voice notes, videos and documents customers send are downloaded into, created (0700) if missing; empty: media beside SQLITE_PATH with the embedded store, ./media with Postgres.",
+		set:  stringSetting(func(c *Config) *string { return &c.MediaDir })},
+	{name: "MEDIA_MAX_BYTES", def: "0", kind: "bytes",
+		help: "Largest media item downloaded; a larger one is not stored, and its message shows the download failed. 1 to 1 TiB, 0 for the built-in 104857600 (100 MiB).",
+		set:  int64Setting(func(c *Config) *int64 { return &c.MediaMaxBytes })},
 
 	{name: "PUBLIC_URL", kind: "url",
 		help: "The server's base URL as browsers reach it, such as https://inbox.example.com (no path). Google redirects to PUBLIC_URL/auth/google/callback after sign-in; an https URL makes the session cookie Secure.",
@@ -155,6 +161,25 @@ var settings = []setting{
 	{name: "DEV_LOGIN", def: "false", kind: "bool",
 		help: "Serve a development sign-in at /auth/dev that signs anyone in as any email, with no password. Only with a loopback ADDR and without TRUST_PROXY; never in production.",
 		set:  boolSetting(func(c *Config) *bool { return &c.DevLogin })},
+
+	{name: "AI_BASE_URL", kind: "url",
+		help: "Default OpenAI-compatible endpoint for AI drafts of workspaces on the openai provider that set none, like https://api.openai.com/v1, https://openrouter.ai/api/v1 or http://localhost:11434/v1 (Ollama).",
+		set:  stringSetting(func(c *Config) *string { return &c.AIBaseURL })},
+	{name: "AI_API_KEY", kind: "string",
+		help: "Default API key for AI_BASE_URL, sent as a bearer token; a workspace's own key replaces it.",
+		set:  stringSetting(func(c *Config) *string { return &c.AIAPIKey })},
+	{name: "AI_MODEL", kind: "string",
+		help: "Default model name for AI_BASE_URL, like gpt-4o-mini.",
+		set:  stringSetting(func(c *Config) *string { return &c.AIModel })},
+	{name: "AI_DRAFT_TIMEOUT", def: "0s", kind: "duration",
+		help: "Longest one AI draft may take before it fails with reason timeout; 1s to 10m, 0s for the built-in 60s.",
+		set:  durationSetting(func(c *Config) *time.Duration { return &c.AIDraftTimeout })},
+	{name: "AI_MAX_CONCURRENT_DRAFTS", def: "0", kind: "int",
+		help: "AI drafts written at once by this server; 1 to 256, 0 for the built-in 4.",
+		set:  intSetting(func(c *Config) *int { return &c.AIMaxConcurrentDrafts })},
+	{name: "AI_DRAFT_QUEUE", def: "0", kind: "int",
+		help: "AI drafts that may wait for a free slot; beyond it a requested draft answers 503 ai_busy and an automatic one is skipped; 1 to 100000, 0 for the built-in 256.",
+		set:  intSetting(func(c *Config) *int { return &c.AIDraftQueue })},
 }
 
 func stringSetting(field func(*Config) *string) func(*Config, string) error {

@@ -66,6 +66,10 @@ type RelayOptions struct {
 	// check: in a cluster only the leader sweeps, while every replica
 	// still publishes what it is notified of at once. Nil: always.
 	Leader func() bool
+	// OnEvents, when set, is called with each batch of a workspace's
+	// events once it is published and marked, in order, from the relay's
+	// goroutine: it must not block (server/drafts starts drafts from it).
+	OnEvents func(workspaceID int64, events []store.Event)
 }
 
 // relayPage is how many events the relay reads per query.
@@ -85,6 +89,7 @@ type Relay struct {
 	pub      Publisher
 	interval time.Duration
 	leader   func() bool
+	onEvents func(workspaceID int64, events []store.Event)
 
 	mu      sync.Mutex
 	pending map[int64]struct{}
@@ -100,7 +105,7 @@ func NewRelay(events EventLog, pub Publisher, opts RelayOptions) *Relay {
 		opts.Interval = 500 * time.Millisecond
 	}
 	return &Relay{
-		log: opts.Logger, events: events, pub: pub, interval: opts.Interval, leader: opts.Leader,
+		log: opts.Logger, events: events, pub: pub, interval: opts.Interval, leader: opts.Leader, onEvents: opts.OnEvents,
 		pending: make(map[int64]struct{}), wake: make(chan struct{}, 1),
 	}
 }
@@ -218,6 +223,9 @@ func (r *Relay) publishErr(ctx context.Context, workspaceID int64) error {
 			cancel()
 			if err != nil {
 				return err
+			}
+			if r.onEvents != nil {
+				r.onEvents(workspaceID, page.Events)
 			}
 		}
 		if !page.HasMore {

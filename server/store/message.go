@@ -80,8 +80,11 @@ type Message struct {
 	Error             string          `json:"error,omitempty"`
 	AIAssisted        bool            `json:"ai_assisted"`
 	Mentions          []int64         `json:"mentions,omitempty"`
-	CreatedAt         time.Time       `json:"created_at"`
-	UpdatedAt         time.Time       `json:"updated_at"`
+	// Media are the message's inbound attachments and where their
+	// download is, oldest first.
+	Media     []MediaRef `json:"media,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 // CreatedEventKind is the event a new message is logged as: note.created
@@ -113,6 +116,9 @@ type NewMessage struct {
 	AIAssisted     bool
 	// Mentions are agents @mentioned in a note.
 	Mentions []int64
+	// Media are an inbound message's attachments to download into the
+	// blob store; they are stored with the message, in its transaction.
+	Media []NewMedia
 	// Sent records an outbound message the business already sent outside
 	// Switchboard (a provider's echo of a reply written in another tool):
 	// it is stored as sent, with no outbox entry and no policy check, and
@@ -145,6 +151,9 @@ func (m *NewMessage) Normalize() (DeliveryStatus, error) {
 		return "", Invalid("mentions", "only notes mention agents")
 	}
 	if err := validObject("content", m.Content); err != nil {
+		return "", err
+	}
+	if err := normalizeMedia(m); err != nil {
 		return "", err
 	}
 	if m.Direction == DirectionIn {

@@ -21,6 +21,9 @@ import (
 
 // Store is what the inbox and the API need from storage.
 type Store interface {
+	// AIStore is the knowledge base, AI settings and AI opt-outs (ai.go).
+	AIStore
+
 	// Ping checks the database is reachable, for /readyz.
 	Ping(ctx context.Context) error
 	// SchemaVersion reports the database's schema version and the newest
@@ -245,6 +248,26 @@ type Store interface {
 	// UpdateMessageStatus records a delivery receipt and appends
 	// message.updated.
 	UpdateMessageStatus(ctx context.Context, workspaceID, messageID int64, status DeliveryStatus, errText string) (Message, Event, error)
+
+	// --- Inbound media (server/media downloads it, see media.go) ---
+
+	// Media returns a media item of the workspace.
+	Media(ctx context.Context, workspaceID, mediaID int64) (Media, error)
+	// ClaimMedia claims up to limit pending items due at now whose lease
+	// (if any) has ended, oldest first, until now+lease, raising their
+	// attempt count. Two concurrent claims never return the same item
+	// while its lease runs.
+	ClaimMedia(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]MediaJob, error)
+	// MarkMediaStored records a claimed item's blob: the item becomes
+	// stored and message.updated is appended, in one transaction.
+	MarkMediaStored(ctx context.Context, j MediaJob, b StoredBlob) (Message, Event, error)
+	// RetryMedia releases a claimed item to be attempted again at next,
+	// keeping errText as its error.
+	RetryMedia(ctx context.Context, j MediaJob, next time.Time, errText string) error
+	// FailMedia gives up a claimed item with errText and appends
+	// message.updated. All three return ErrMediaLeaseLost when j's claim
+	// is no longer held.
+	FailMedia(ctx context.Context, j MediaJob, errText string) (Message, Event, error)
 
 	// --- The outbox (server/channels/outbox drains it, see outbox.go) ---
 

@@ -127,8 +127,8 @@ type Attachment struct {
 	Payload *AttachmentPayload `json:"payload,omitempty"`
 }
 
-// AttachmentPayload is what an attachment carries. Media is fetched by
-// URL (a later slice); the URL expires after a while.
+// AttachmentPayload is what an attachment carries. server/media fetches
+// the media by URL soon after, as the URL expires after a while.
 type AttachmentPayload struct {
 	URL         string       `json:"url,omitempty"`
 	Title       string       `json:"title,omitempty"`

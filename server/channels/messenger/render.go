@@ -21,6 +21,9 @@ type Rendered struct {
 	Body              string
 	Content           json.RawMessage
 	ProviderMessageID string
+	// Media are the customer's images, videos, audio and files to
+	// download (server/media), by their payload URL; none for an echo.
+	Media []store.NewMedia
 }
 
 // content is the stored form of an event: which provider, what kind of
@@ -52,9 +55,9 @@ func derivedID(prefix string, parts ...string) string {
 	return prefix + ":" + hex.EncodeToString(h.Sum(nil))[:40]
 }
 
-// Render turns an inbound event into its stored form. Media is not
-// downloaded (a later slice): the body names it and the content keeps its
-// URL. A message of a kind this code does not know is still stored, as
+// Render turns an inbound event into its stored form. Media is
+// downloaded later (server/media): the body names it, the content keeps
+// its URL, and Media describes it for the download. A message of a kind this code does not know is still stored, as
 // "[unsupported ...]" with its raw content, so an agent sees the customer
 // wrote.
 //
@@ -75,6 +78,9 @@ func Render(kind store.InboxKind, in Inbound) (Rendered, error) {
 	case ev.Message != nil:
 		r.ProviderMessageID = ev.Message.Mid
 		r.Type, r.Body = renderMessage(kind, ev.Message)
+		if !in.Echo() {
+			r.Media = attachmentMedia(kind, ev.Message.Attachments)
+		}
 	case ev.Postback != nil:
 		event = eventPostback
 		r.ProviderMessageID = ev.Postback.Mid
@@ -137,6 +143,31 @@ func renderMessage(kind store.InboxKind, m *Message) (store.MessageType, string)
 		return store.TypeText, "[unsupported " + name + " message]"
 	}
 	return typ, strings.Join(lines, "\n")
+}
+
+// attachmentMedia describes the attachments that are media the customer
+// sent, to be downloaded from their payload URL. Shared posts, reels and
+// story mentions are the platform's content, not the customer's, and stay
+// links.
+func attachmentMedia(kind store.InboxKind, as []Attachment) []store.NewMedia {
+	var out []store.NewMedia
+	for _, a := range as {
+		if a.Payload == nil || a.Payload.URL == "" || len(out) == store.MaxMediaPerMessage {
+			continue
+		}
+		switch a.Type {
+		case "image", "video", "audio", "file":
+		default:
+			continue
+		}
+		src, _ := json.Marshal(map[string]string{"url": a.Payload.URL}) // strings always encode
+		if len(src) > store.MaxMediaSourceBytes {
+			continue
+		}
+		out = append(out, store.NewMedia{Provider: string(kind), Source: src,
+			Filename: connector.TruncateUTF8(orElse(a.Title, a.Payload.Title), store.MaxMediaNameBytes)})
+	}
+	return out
 }
 
 // renderAttachment is an attachment's line and whether it is media.

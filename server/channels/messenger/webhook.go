@@ -12,8 +12,8 @@
 // from those retries are dropped by provider message id. Echoes of
 // messages the page sent from elsewhere (Meta Business Suite, the phone
 // app) are stored as outbound messages so agents see the whole thread;
-// echoes of Switchboard's own sends are skipped. Media is described, not
-// downloaded (a later slice). Its outbound half, Sender, sends text
+// echoes of Switchboard's own sends are skipped. Media is queued for
+// server/media to download with its message. Its outbound half, Sender, sends text
 // replies through the Send API within Meta's messaging windows.
 package messenger
 
@@ -296,6 +296,7 @@ func (h *Handler) file(ctx context.Context, in store.Inbox, m Inbound) (outcome,
 			Body:              rendered.Body,
 			Content:           rendered.Content,
 			ProviderMessageID: rendered.ProviderMessageID,
+			Media:             rendered.Media,
 		},
 	})
 	if err != nil {

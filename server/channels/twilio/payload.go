@@ -19,7 +19,7 @@ import (
 const MaxMedia = 10
 
 // Media is one attachment of an MMS: its URL on Twilio's media store and
-// its content type. The media is not downloaded yet (a later slice).
+// its content type. server/media downloads it after the message is stored.
 type Media struct {
 	URL         string `json:"url"`
 	ContentType string `json:"content_type"`

@@ -17,6 +17,9 @@ type Rendered struct {
 	Type    store.MessageType
 	Body    string
 	Content json.RawMessage
+	// Media are the attachments to download (server/media), by their
+	// MediaUrl.
+	Media []store.NewMedia
 }
 
 // Content is the stored content of an incoming SMS or MMS.
@@ -24,7 +27,8 @@ type Content struct {
 	Provider string `json:"provider"`
 	// Kind is "sms", or "mms" when media is attached.
 	Kind string `json:"kind"`
-	// Media are the attachments, not downloaded yet (a later slice).
+	// Media are the attachments as Twilio described them; Rendered.Media
+	// has them downloaded.
 	Media []Media `json:"media,omitempty"`
 	// Params are Twilio's request parameters as received (with the
 	// sender's city, state, zip and country when Twilio knew them).
@@ -46,6 +50,9 @@ func Render(in Inbound) (Rendered, error) {
 		kinds := make([]string, len(in.Media))
 		for i, m := range in.Media {
 			kinds[i] = mediaKind(m.ContentType)
+			src, _ := json.Marshal(map[string]string{"url": m.URL}) // strings always encode
+			r.Media = append(r.Media, store.NewMedia{Provider: Provider, Source: src,
+				MimeType: connector.TruncateUTF8(m.ContentType, store.MaxMediaNameBytes)})
 		}
 		r.Body = "[" + strings.Join(kinds, ", ") + "]"
 		if strings.TrimSpace(in.Body) != "" {

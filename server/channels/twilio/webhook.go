@@ -4,8 +4,8 @@
 // over the URL Twilio requested and the form's parameters, and stores the
 // message or the delivery status before answering, so that Twilio retries
 // anything not yet durably stored; duplicates from those retries are
-// dropped by message SID. MMS media is described, not downloaded (a later
-// slice). Its outbound half, Sender, sends text replies through Twilio's
+// dropped by message SID. MMS media is queued for server/media to
+// download with its message. Its outbound half, Sender, sends text replies through Twilio's
 // Messages API for the outbox drainer (server/channels/outbox).
 package twilio
 
@@ -226,6 +226,7 @@ func (h *Handler) file(ctx context.Context, in store.Inbox, m Inbound) (dup bool
 			Body:              rendered.Body,
 			Content:           rendered.Content,
 			ProviderMessageID: m.MessageSID,
+			Media:             rendered.Media,
 		},
 	})
 	return filed.Duplicate, err

@@ -93,7 +93,7 @@ type Text struct {
 }
 
 // Media describes an image, audio, video, document or sticker. The media
-// itself is fetched from the Graph API by ID (a later slice).
+// itself is fetched from the Graph API by ID, by server/media.
 type Media struct {
 	ID       string `json:"id"`
 	MimeType string `json:"mime_type"`

@@ -16,11 +16,15 @@ type Rendered struct {
 	Type    store.MessageType
 	Body    string
 	Content json.RawMessage
+	// Media are the attachments to download (server/media), by their
+	// Cloud API media id.
+	Media []store.NewMedia
 }
 
-// Render turns an inbound message into its stored form. Media is not
-// downloaded (a later slice): the body names it and the content keeps its
-// media id, mime type and hash. A type this code does not know is still
+// Render turns an inbound message into its stored form. Media is
+// downloaded later (server/media): the body names it, the content keeps
+// its media id, mime type and hash, and Media describes it for the
+// download. A type this code does not know is still
 // stored, as "[unsupported ...]" with its raw content, so an agent sees
 // the customer wrote.
 func Render(in Inbound) (Rendered, error) {
@@ -39,6 +43,15 @@ func Render(in Inbound) (Rendered, error) {
 	r := Rendered{Type: store.TypeText, Content: content}
 	media := func(kind string, md *Media) string {
 		r.Type = store.TypeMedia
+		if md != nil && md.ID != "" {
+			src, _ := json.Marshal(struct { // strings always encode
+				ID     string `json:"id"`
+				SHA256 string `json:"sha256,omitempty"`
+			}{md.ID, md.SHA256})
+			r.Media = append(r.Media, store.NewMedia{Provider: string(store.InboxWhatsApp), Source: src,
+				MimeType: connector.TruncateUTF8(md.MimeType, store.MaxMediaNameBytes), Filename: connector.TruncateUTF8(md.Filename, store.MaxMediaNameBytes),
+				Caption: connector.TruncateUTF8(md.Caption, store.MaxMediaCaption)})
+		}
 		label := "[" + kind
 		if md != nil && md.Filename != "" {
 			label += ": " + md.Filename

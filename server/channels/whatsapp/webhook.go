@@ -3,10 +3,10 @@
 // raw body, and files every message and delivery status of a payload in
 // the inbox before answering 200, so that Meta retries anything not yet
 // durably stored. Duplicates from those retries are dropped by provider
-// message id. Media is described, not downloaded (a later slice). Its
-// outbound half, Sender, sends text replies through the Graph API for the
-// outbox drainer (server/channels/outbox); templates and media are later
-// slices.
+// message id. Media is queued with its message for server/media to
+// download. Its outbound half, Sender, sends text and template replies
+// through the Graph API for the outbox drainer (server/channels/outbox);
+// media replies are a later slice.
 package whatsapp
 
 import (
@@ -216,6 +216,7 @@ func (h *Handler) file(ctx context.Context, in store.Inbox, m Inbound) (dup bool
 			Body:              rendered.Body,
 			Content:           rendered.Content,
 			ProviderMessageID: m.Message.ID,
+			Media:             rendered.Media,
 		},
 	})
 	return filed.Duplicate, err

@@ -15,14 +15,24 @@ import (
 const messageCols = `m.id, m.workspace_id, m.conversation_id, m.inbox_id, m.direction, m.author_kind, coalesce(m.author_agent_id, 0),
 	m.type, m.body, m.content, coalesce(m.provider_message_id, ''), coalesce(m.idempotency_key, ''), m.status, m.error, m.ai_assisted,
 	m.created_at, m.updated_at,
-	(SELECT array_agg(agent_id ORDER BY agent_id) FROM mentions WHERE message_id = m.id)`
+	(SELECT array_agg(agent_id ORDER BY agent_id) FROM mentions WHERE message_id = m.id),
+	(SELECT json_agg(json_build_object('id', id, 'state', state, 'mime_type', mime_type, 'filename', filename, 'size', size) ORDER BY id)
+		FROM media WHERE message_id = m.id)`
 
 func scanMessage(row pgx.Row) (store.Message, error) {
-	var m store.Message
+	var (
+		m     store.Message
+		media []byte
+	)
 	err := row.Scan(&m.ID, &m.WorkspaceID, &m.ConversationID, &m.InboxID, &m.Direction, &m.AuthorKind, &m.AuthorAgentID,
 		&m.Type, &m.Body, &m.Content, &m.ProviderMessageID, &m.IdempotencyKey, &m.Status, &m.Error, &m.AIAssisted,
-		&m.CreatedAt, &m.UpdatedAt, &m.Mentions)
+		&m.CreatedAt, &m.UpdatedAt, &m.Mentions, &media)
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+	if err == nil && len(media) > 0 {
+		if err = json.Unmarshal(media, &m.Media); err != nil {
+			err = fmt.Errorf("decode media: %w", err)
+		}
+	}
 	return m, err
 }
 
@@ -107,6 +117,9 @@ func (s *Store) CreateMessage(ctx context.Context, workspaceID int64, nm store.N
 				SELECT $1, $2, unnest($3::bigint[]), $4 ON CONFLICT DO NOTHING`, workspaceID, id, nm.Mentions, now); err != nil {
 				return err
 			}
+		}
+		if err := insertMedia(ctx, tx, workspaceID, id, c.InboxID, nm.Media, now); err != nil {
+			return err
 		}
 		if status == store.DeliveryQueued {
 			if _, err := tx.Exec(ctx, `INSERT INTO outbox (workspace_id, message_id, next_attempt_at, created_at, updated_at)

@@ -17,19 +17,21 @@ import (
 const messageCols = `m.id, m.workspace_id, m.conversation_id, m.inbox_id, m.direction, m.author_kind, m.author_agent_id,
 	m.type, m.body, m.content, m.provider_message_id, m.idempotency_key, m.status, m.error, m.ai_assisted,
 	m.created_at, m.updated_at,
-	(SELECT group_concat(agent_id) FROM mentions WHERE message_id = m.id)`
+	(SELECT group_concat(agent_id) FROM mentions WHERE message_id = m.id),
+	(SELECT json_group_array(json_object('id', id, 'state', state, 'mime_type', mime_type, 'filename', filename, 'size', size))
+		FROM media WHERE message_id = m.id)`
 
 func scanMessage(row interface{ Scan(...any) error }) (store.Message, error) {
 	var (
 		m                  store.Message
 		author             sql.NullInt64
 		content, pmid, key sql.NullString
-		mentions           sql.NullString
+		mentions, media    sql.NullString
 		created, updated   int64
 	)
 	err := row.Scan(&m.ID, &m.WorkspaceID, &m.ConversationID, &m.InboxID, &m.Direction, &m.AuthorKind, &author,
 		&m.Type, &m.Body, &content, &pmid, &key, &m.Status, &m.Error, &m.AIAssisted,
-		&created, &updated, &mentions)
+		&created, &updated, &mentions, &media)
 	if err != nil {
 		return store.Message{}, err
 	}
@@ -45,6 +47,9 @@ func scanMessage(row interface{ Scan(...any) error }) (store.Message, error) {
 		}
 	}
 	slices.Sort(m.Mentions)
+	if m.Media, err = mediaRefs(media.String); err != nil {
+		return store.Message{}, err
+	}
 	return m, nil
 }
 
@@ -127,6 +132,9 @@ func (s *Store) CreateMessage(ctx context.Context, workspaceID int64, nm store.N
 				ON CONFLICT DO NOTHING`, workspaceID, id, agentID, micros(now)); err != nil {
 				return err
 			}
+		}
+		if err := insertMedia(ctx, tx, workspaceID, id, c.InboxID, nm.Media, now); err != nil {
+			return err
 		}
 		if status == store.DeliveryQueued {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (workspace_id, message_id, next_attempt_at, created_at, updated_at)

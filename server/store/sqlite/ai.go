@@ -1,0 +1,296 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-inbox/switchboard/server/store"
+)
+
+const articleCols = `id, workspace_id, title, body, created_at, updated_at`
+
+func scanArticle(row interface{ Scan(...any) error }) (store.KnowledgeArticle, error) {
+	var (
+		a                  store.KnowledgeArticle
+		created, updatedAt int64
+	)
+	err := row.Scan(&a.ID, &a.WorkspaceID, &a.Title, &a.Body, &created, &updatedAt)
+	a.CreatedAt, a.UpdatedAt = fromMicros(created), fromMicros(updatedAt)
+	return a, notFound(err)
+}
+
+// ListKnowledgeArticles returns the workspace's articles, oldest first.
+func (s *Store) ListKnowledgeArticles(ctx context.Context, workspaceID int64) ([]store.KnowledgeArticle, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+articleCols+` FROM knowledge_articles WHERE workspace_id = ? ORDER BY id`, workspaceID)
+	if err != nil {
+		return nil, fmt.Errorf("store: list knowledge articles: %w", err)
+	}
+	defer rows.Close()
+	out := []store.KnowledgeArticle{}
+	for rows.Next() {
+		a, err := scanArticle(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: list knowledge articles: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list knowledge articles: %w", err)
+	}
+	return out, nil
+}
+
+// KnowledgeArticle returns one article of the workspace.
+func (s *Store) KnowledgeArticle(ctx context.Context, workspaceID, id int64) (store.KnowledgeArticle, error) {
+	a, err := scanArticle(s.r.QueryRowContext(ctx, `SELECT `+articleCols+` FROM knowledge_articles WHERE workspace_id = ? AND id = ?`, workspaceID, id))
+	if err != nil {
+		return store.KnowledgeArticle{}, fmt.Errorf("store: knowledge article %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// CreateKnowledgeArticle saves an article; the single writer makes the
+// count and the insert atomic.
+func (s *Store) CreateKnowledgeArticle(ctx context.Context, workspaceID int64, na store.NewKnowledgeArticle) (store.KnowledgeArticle, error) {
+	if err := na.Normalize(); err != nil {
+		return store.KnowledgeArticle{}, fmt.Errorf("store: create knowledge article: %w", err)
+	}
+	var a store.KnowledgeArticle
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var n int
+		err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM knowledge_articles WHERE workspace_id = w.id)
+			FROM workspaces w WHERE w.id = ?`, workspaceID).Scan(&n)
+		if err != nil {
+			return notFound(err)
+		}
+		if n >= store.MaxKnowledgeArticles {
+			return fmt.Errorf("%w: the workspace has %d knowledge articles, the most it may have", store.ErrConflict, n)
+		}
+		now := micros(store.Now())
+		a, err = scanArticle(tx.QueryRowContext(ctx, `INSERT INTO knowledge_articles (workspace_id, title, body, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?) RETURNING `+articleCols, workspaceID, na.Title, na.Body, now, now))
+		return err
+	})
+	if err != nil {
+		return store.KnowledgeArticle{}, fmt.Errorf("store: create knowledge article: %w", err)
+	}
+	return a, nil
+}
+
+// UpdateKnowledgeArticle applies u.
+func (s *Store) UpdateKnowledgeArticle(ctx context.Context, workspaceID, id int64, u store.KnowledgeArticleUpdate) (store.KnowledgeArticle, error) {
+	var a store.KnowledgeArticle
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		cur, err := scanArticle(tx.QueryRowContext(ctx, `SELECT `+articleCols+` FROM knowledge_articles
+			WHERE workspace_id = ? AND id = ?`, workspaceID, id))
+		if err != nil {
+			return err
+		}
+		next, err := u.Apply(cur)
+		if err != nil {
+			return err
+		}
+		a, err = scanArticle(tx.QueryRowContext(ctx, `UPDATE knowledge_articles SET title = ?, body = ?, updated_at = ?
+			WHERE workspace_id = ? AND id = ? RETURNING `+articleCols, next.Title, next.Body, micros(store.Now()), workspaceID, id))
+		return err
+	})
+	if err != nil {
+		return store.KnowledgeArticle{}, fmt.Errorf("store: update knowledge article %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// DeleteKnowledgeArticle deletes an article.
+func (s *Store) DeleteKnowledgeArticle(ctx context.Context, workspaceID, id int64) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM knowledge_articles WHERE workspace_id = ? AND id = ?`, workspaceID, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return errors.Join(err, store.ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: delete knowledge article %d: %w", id, err)
+	}
+	return nil
+}
+
+// KnowledgeVersion fingerprints the workspace's articles.
+func (s *Store) KnowledgeVersion(ctx context.Context, workspaceID int64) (string, error) {
+	var n, maxID, sumID, at int64
+	err := s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(max(id), 0), coalesce(sum(id), 0), coalesce(max(updated_at), 0)
+		FROM knowledge_articles WHERE workspace_id = ?`, workspaceID).Scan(&n, &maxID, &sumID, &at)
+	if err != nil {
+		return "", fmt.Errorf("store: knowledge version: %w", err)
+	}
+	return fmt.Sprintf("%d-%d-%d-%d", n, maxID, sumID, at), nil
+}
+
+// AISettings returns the workspace's AI settings or the defaults.
+func (s *Store) AISettings(ctx context.Context, workspaceID int64) (store.AISettings, error) {
+	a, err := aiSettingsIn(ctx, s.r, workspaceID)
+	if err != nil {
+		return store.AISettings{}, fmt.Errorf("store: ai settings: %w", err)
+	}
+	return a, nil
+}
+
+func aiSettingsIn(ctx context.Context, q queryer, workspaceID int64) (store.AISettings, error) {
+	a := store.AISettings{WorkspaceID: workspaceID}
+	var at int64
+	err := q.QueryRowContext(ctx, `SELECT enabled, provider, base_url, model, api_key, instructions, brand_voice, redact, updated_at
+		FROM ai_settings WHERE workspace_id = ?`, workspaceID).Scan(
+		&a.Enabled, &a.Provider, &a.BaseURL, &a.Model, &a.APIKey, &a.Instructions, &a.BrandVoice, &a.Redact, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		var one int
+		if err := q.QueryRowContext(ctx, `SELECT 1 FROM workspaces WHERE id = ?`, workspaceID).Scan(&one); err != nil {
+			return store.AISettings{}, notFound(err)
+		}
+		return store.DefaultAISettings(workspaceID), nil
+	}
+	if err != nil {
+		return store.AISettings{}, err
+	}
+	t := fromMicros(at)
+	a.UpdatedAt = &t
+	return a, nil
+}
+
+// SetAISettings validates and saves the workspace's AI settings.
+func (s *Store) SetAISettings(ctx context.Context, workspaceID int64, a store.AISettings) (store.AISettings, error) {
+	if err := a.Validate(); err != nil {
+		return store.AISettings{}, fmt.Errorf("store: set ai settings: %w", err)
+	}
+	var out store.AISettings
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO ai_settings (workspace_id, enabled, provider, base_url, model, api_key, instructions, brand_voice, redact, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (workspace_id) DO UPDATE SET enabled = excluded.enabled, provider = excluded.provider,
+				base_url = excluded.base_url, model = excluded.model, api_key = excluded.api_key,
+				instructions = excluded.instructions, brand_voice = excluded.brand_voice, redact = excluded.redact,
+				updated_at = excluded.updated_at`,
+			workspaceID, a.Enabled, a.Provider, a.BaseURL, a.Model, a.APIKey, a.Instructions, a.BrandVoice, a.Redact, micros(store.Now()))
+		if isForeignKey(err) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		out, err = aiSettingsIn(ctx, tx, workspaceID)
+		return err
+	})
+	if err != nil {
+		return store.AISettings{}, fmt.Errorf("store: set ai settings: %w", err)
+	}
+	return out, nil
+}
+
+// SetContactAI turns a contact's AI processing off or on, with a consent
+// record.
+func (s *Store) SetContactAI(ctx context.Context, workspaceID, contactID int64, cc store.AIConsentChange) (bool, error) {
+	changed := false
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := contactIn(ctx, tx, workspaceID, contactID); err != nil {
+			return err
+		}
+		off, err := contactAIOffAt(ctx, tx, workspaceID, contactID)
+		if err != nil {
+			return err
+		}
+		if (off == nil) == cc.Enabled {
+			return nil
+		}
+		now := micros(store.Now())
+		kind := store.ConsentAIOn
+		if cc.Enabled {
+			_, err = tx.ExecContext(ctx, `DELETE FROM contact_ai_off WHERE workspace_id = ? AND contact_id = ?`, workspaceID, contactID)
+		} else {
+			kind = store.ConsentAIOff
+			_, err = tx.ExecContext(ctx, `INSERT INTO contact_ai_off (workspace_id, contact_id, off_at) VALUES (?, ?, ?)`, workspaceID, contactID, now)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_records (workspace_id, contact_id, kind, channel, source, created_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, workspaceID, contactID, kind, cc.Channel, cc.Source, now); err != nil {
+			return err
+		}
+		changed = true
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: set contact %d ai: %w", contactID, err)
+	}
+	return changed, nil
+}
+
+// ContactAIOffAt returns when the contact's AI processing was turned off.
+func (s *Store) ContactAIOffAt(ctx context.Context, workspaceID, contactID int64) (*time.Time, error) {
+	if _, err := contactIn(ctx, s.r, workspaceID, contactID); err != nil {
+		return nil, fmt.Errorf("store: contact %d ai: %w", contactID, err)
+	}
+	off, err := contactAIOffAt(ctx, s.r, workspaceID, contactID)
+	if err != nil {
+		return nil, fmt.Errorf("store: contact %d ai: %w", contactID, err)
+	}
+	return off, nil
+}
+
+func contactAIOffAt(ctx context.Context, q queryer, workspaceID, contactID int64) (*time.Time, error) {
+	var at int64
+	err := q.QueryRowContext(ctx, `SELECT off_at FROM contact_ai_off WHERE workspace_id = ? AND contact_id = ?`, workspaceID, contactID).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	t := fromMicros(at)
+	return &t, nil
+}
+
+// pastReplyMessages bounds how many of a conversation's first messages
+// PastReplies reads.
+const pastReplyMessages = 20
+
+// PastReplies returns the opening exchanges of recently resolved
+// conversations.
+func (s *Store) PastReplies(ctx context.Context, workspaceID int64, limit int) ([]store.PastReply, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT conversation_id, direction, author_kind, type, body, created_at FROM (
+			SELECT m.conversation_id, m.id, m.direction, m.author_kind, m.type, m.body, m.created_at,
+				row_number() OVER (PARTITION BY m.conversation_id ORDER BY m.id) AS n
+			FROM messages m JOIN (
+				SELECT c.id FROM conversations c
+				WHERE c.workspace_id = ? AND c.status = 'resolved'
+				AND NOT EXISTS (SELECT 1 FROM contact_ai_off o WHERE o.workspace_id = c.workspace_id AND o.contact_id = c.contact_id)
+				ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ?
+			) rc ON rc.id = m.conversation_id
+			WHERE m.workspace_id = ?
+		) x WHERE n <= ? ORDER BY conversation_id, id`, workspaceID, limit, workspaceID, pastReplyMessages)
+	if err != nil {
+		return nil, fmt.Errorf("store: past replies: %w", err)
+	}
+	defer rows.Close()
+	var msgs []store.PastReplyMessage
+	for rows.Next() {
+		var (
+			m  store.PastReplyMessage
+			at int64
+		)
+		if err := rows.Scan(&m.ConversationID, &m.Direction, &m.AuthorKind, &m.Type, &m.Body, &at); err != nil {
+			return nil, fmt.Errorf("store: past replies: %w", err)
+		}
+		m.At = fromMicros(at)
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: past replies: %w", err)
+	}
+	return store.PairReplies(msgs), nil
+}
