@@ -4,7 +4,7 @@
 
 import { api } from './js/api.js';
 import { h, replace, initials, hue } from './js/dom.js';
-import { state, on, emit, loadCatalog, putContact, forgetContact, unreadTotal } from './js/state.js';
+import { state, on, emit, loadCatalog, loadFeatures, putContact, forgetContact, unreadTotal } from './js/state.js';
 import { Realtime } from './js/realtime.js';
 import { mountInbox, reload, step, search } from './js/inbox.js';
 import { mountConversation, open, close, focusComposer, setStatus } from './js/conversation.js';
@@ -45,7 +45,7 @@ async function boot() {
   window.addEventListener('sb:unauthenticated', () => location.reload());
   realtime = new Realtime(state.me, { onEvent, onAgentEvent, onStatus, onResync });
   buildShell();
-  await Promise.all([realtime.start(), loadCatalog()]);
+  await Promise.all([realtime.start(), loadCatalog(), loadFeatures()]);
   await reload();
   route();
   window.addEventListener('hashchange', route);
@@ -185,8 +185,15 @@ function putConversation(c) {
   const old = state.conversations.get(c.id);
   if (old && Date.parse(old.updated_at) > Date.parse(c.updated_at)) return; // a stale copy
   state.conversations.set(c.id, c);
+  // An inbox connected since the catalogue was loaded (inboxes have no
+  // events of their own): fetch the catalogue again, once per inbox.
+  if (!state.inboxes.some((i) => i.id === c.inbox_id) && !unknownInboxes.has(c.inbox_id)) {
+    unknownInboxes.add(c.inbox_id);
+    loadCatalog();
+  }
   emit('conversation', c);
 }
+const unknownInboxes = new Set();
 
 function onAgentEvent(ev) {
   if (ev.kind === 'conversation.assigned') {

@@ -1,14 +1,19 @@
 // The open conversation: header controls (status, assignee, priority,
 // labels), the message log with delivery ticks and retry, who else is
 // viewing (presence-conversation-{id}), typing indicators and the
-// collision warning (client-typing), and the composer with reply/note,
-// canned responses on "/" and @mentions in notes.
+// collision warning (client-typing), the composer with reply/note,
+// canned responses on "/" and @mentions in notes, the channel's rules
+// for replies (messaging windows, opt-outs: see policy.js) with a
+// WhatsApp template form, and the AI draft panel (draft.js).
 
 import { api } from './api.js';
 import { h, replace, clock, initials, hue } from './dom.js';
 import {
-  state, on, emit, loadContact, contactName, agentName, inboxName, inboxKind,
+  state, on, emit, loadContact, putContact, contactName, agentName, inboxName, inboxKind,
 } from './state.js';
+import { replyBlock, optOutSource } from './policy.js';
+import { DraftPanel } from './draft.js';
+import { mediaList } from './media.js';
 
 const TYPING_SEND_EVERY_MS = 2000;
 const TYPING_IDLE_MS = 3000;
@@ -27,6 +32,14 @@ export function mountConversation(el, rt) {
     if (view && c.id === view.id) {
       view.conv = c;
       renderHeader();
+      renderPolicy();
+    }
+  });
+  on('contact', (c) => {
+    if (view?.contact && c.id === view.contact.id) {
+      view.contact = c;
+      renderHeader();
+      loadOptOutSource();
     }
   });
   on('message', ({ message }) => {
@@ -35,7 +48,12 @@ export function mountConversation(el, rt) {
       if (message.direction === 'in' && !document.hidden) markRead();
     }
   });
-  on('catalog', () => view && renderHeader());
+  on('features', () => renderPolicy(true));
+  on('catalog', () => {
+    if (!view) return;
+    renderHeader();
+    renderPolicy();
+  });
   document.addEventListener('visibilitychange', () => {
     if (!document.hidden && view) markRead();
   });
@@ -95,11 +113,15 @@ export async function open(id) {
     scrollToEnd();
     markRead();
     subscribePresence();
-    v.typingSweep = setInterval(renderTyping, 1000);
+    v.typingSweep = setInterval(() => {
+      renderTyping();
+      renderPolicy(); // a messaging window closes with time alone
+    }, 1000);
     loadContact(conv.contact_id).then((c) => {
       if (view !== v) return;
       v.contact = c;
       renderHeader();
+      loadOptOutSource();
       for (const m of v.messages.values()) if (m.author_kind === 'contact') upsertMessage(m, false);
       emit('contact-open', c);
     }).catch(() => {});
@@ -118,7 +140,11 @@ function render() {
     e.log = h('div.messages', { role: 'log', 'aria-label': 'Messages', 'aria-live': 'polite', tabindex: '0' }),
     e.typing = h('div.typing', { 'aria-live': 'polite' }),
     e.collision = h('div.collision', { role: 'alert', hidden: true }),
+    e.policy = h('div.policy#reply-policy', { role: 'status', hidden: true }),
+    e.template = templateForm(),
+    (v.draft = new DraftPanel({ onUse: useDraft })).el,
     composer());
+  renderPolicy();
   if (v.cursor) e.log.prepend(olderButton());
   renderHeader();
 }
@@ -306,9 +332,11 @@ function messageItem(m) {
   const [tick, tickText] = STATUS_TEXT[m.status] || [];
   const body = [];
   if (note) body.push(h('span.note-label', 'Private note'));
-  if (m.type === 'media') body.push(h('span.media-tag', 'Attachment'));
+  if (m.type === 'media' && !m.media?.length) body.push(h('span.media-tag', 'Attachment'));
   if (m.type === 'template') body.push(h('span.media-tag', 'Template'));
-  body.push(h('p.body', m.body));
+  body.push(mediaList(m.media));
+  const text = m.media?.length ? withoutPlaceholders(m.body) : m.body;
+  if (text || !m.media?.length) body.push(h('p.body', text));
   return h(`article.msg.msg-${kind}${m.status === 'failed' ? '.msg-failed' : ''}`, { dataset: { id: m.id } },
     h('div.bubble', ...body),
     h('div.msg-meta',
@@ -319,6 +347,13 @@ function messageItem(m) {
     m.status === 'failed' ? h('div.msg-error',
       h('span', `Not delivered${m.error ? `: ${m.error}` : ''}`),
       h('button.small-button', { type: 'button', onclick: (e) => retry(m, e.target) }, 'Retry')) : null);
+}
+
+// withoutPlaceholders drops the "[image]", "[file] name" lines a channel
+// writes into a media message's text for previews and search: the media
+// themselves are shown.
+function withoutPlaceholders(body) {
+  return (body || '').split('\n').filter((l) => !/^\[(image|video|audio|voice|file|document|sticker)\]( .*)?$/i.test(l.trim())).join('\n').trim();
 }
 
 async function retry(m, button) {
@@ -357,6 +392,10 @@ function subscribePresence() {
     renderViewers();
     renderTyping();
   });
+  // AI drafts stream to everyone viewing the conversation.
+  ch.bind('draft.delta', (d) => view === v && d?.draft_id && v.draft.delta(d));
+  ch.bind('draft.completed', (d) => view === v && d?.draft_id && v.draft.completed(d));
+  ch.bind('draft.failed', (d) => view === v && d?.draft_id && v.draft.failed(d));
   ch.bind('client-typing', (data, meta) => {
     const id = String(meta.userId || data.agent_id);
     if (id === String(state.me.agent.id)) return;
@@ -441,12 +480,19 @@ function composer() {
   }, label);
   e.input = h('textarea#composer-input', {
     rows: '3', placeholder: 'Write a reply…  ("/" for canned responses)', 'aria-autocomplete': 'list', 'aria-controls': 'suggestions',
-    oninput: () => { onInputTyping(); suggest(); renderTyping(); },
+    oninput: () => {
+      if (!e.input.value.trim()) v.aiAssisted = false; // a cleared draft is no longer the AI's
+      onInputTyping();
+      suggest();
+      renderTyping();
+    },
     onkeydown: onComposerKey,
-    onblur: () => setTimeout(() => closeSuggest(), 150),
+    // Late, so a click on a suggestion lands first; not if focus came back meanwhile.
+    onblur: () => setTimeout(() => { if (document.activeElement !== e.input) closeSuggest(); }, 150),
   });
   e.suggest = h('ul.suggest#suggestions', { role: 'listbox', 'aria-label': 'Suggestions', hidden: true });
   e.send = h('button.primary', { type: 'submit' }, 'Send');
+  e.suggestReply = h('button.small-button.suggest-reply', { type: 'button', hidden: !state.features.drafts, onclick: suggestReply }, 'Suggest reply');
   e.form = h('form.composer', { onsubmit: (ev) => { ev.preventDefault(); send(); }, 'aria-label': 'Composer' },
     h('div.mode-switch', { role: 'radiogroup', 'aria-label': 'Message type' }, modeButton('reply', 'Reply'), modeButton('note', 'Private note')),
     h('label.visually-hidden', { for: 'composer-input' }, 'Message'),
@@ -454,7 +500,7 @@ function composer() {
     e.input,
     h('div.composer-foot',
       h('span.muted.small.hint', 'Enter to send · Shift+Enter for a new line'),
-      e.send));
+      h('div.composer-actions', e.suggestReply, e.send)));
   return e.form;
 }
 
@@ -465,7 +511,7 @@ export function setMode(mode) {
   v.mode = mode;
   for (const b of v.els.form.querySelectorAll('.mode')) b.setAttribute('aria-checked', String(b.dataset.mode === mode));
   v.els.form.classList.toggle('is-note', mode === 'note');
-  v.els.input.placeholder = mode === 'note' ? 'Write a private note… ("@" to mention a teammate)' : 'Write a reply…  ("/" for canned responses)';
+  renderPolicy(true);
   renderTyping();
 }
 
@@ -482,26 +528,191 @@ async function send() {
   const body = v.els.input.value.trim();
   if (!body) return;
   const type = v.mode === 'note' ? 'note' : 'text';
+  if (type === 'text' && v.block) return; // the banner says why
   const mentions = type === 'note' ? [...new Set([...v.mentions].filter(([tag]) => body.includes(tag)).map(([, id]) => id))] : [];
+  const req = { body, type };
+  if (mentions.length) req.mentions = mentions;
+  if (type === 'text' && v.aiAssisted) {
+    req.ai_assisted = true;
+    if (typeof v.aiAssisted === 'string') req.draft_id = v.aiAssisted;
+  }
   v.els.send.disabled = true;
   try {
     const m = await api(`conversations/${v.id}/messages`, {
       method: 'POST',
       headers: { 'Idempotency-Key': crypto.randomUUID() },
-      body: mentions.length ? { body, type, mentions } : { body, type },
+      body: req,
     });
     if (view !== v) return;
     v.els.input.value = '';
     v.mentions.clear();
+    v.aiAssisted = false;
     stopTyping();
     upsertMessage(m);
     scrollToEnd();
   } catch (err) {
-    emit('toast', `Not sent: ${err.message}`);
+    if (view === v && err.status === 422) refused(err);
+    else emit('toast', `Not sent: ${err.message}`);
   } finally {
     v.els.send.disabled = false;
+    renderPolicy(true);
     renderTyping();
   }
+}
+
+// --- the channel's rules: windows, opt-outs, templates ----------------------
+
+/**
+ * renderPolicy shows why a reply cannot be sent (and the template form on
+ * WhatsApp), and turns the reply box off while so; notes stay available.
+ * It runs every second, so it touches the page only when something changed.
+ */
+function renderPolicy(force = false) {
+  const v = view;
+  if (!v?.els?.policy) return;
+  const e = v.els;
+  const kind = inboxKind(v.conv.inbox_id);
+  // A refusal holds until the customer writes again.
+  if (v.refused && v.refused.lastInbound !== (v.conv.last_inbound_at || '')) v.refused = null;
+  const block = replyBlock({
+    conv: v.conv, contact: v.contact, kind, name: v.contact ? contactName(v.contact) : 'The customer',
+    refused: v.refused?.code, optOutSource: v.optOutSource,
+  });
+  const notice = v.refused && (!block || block.code !== v.refused.code) ? v.refused.message : '';
+  const key = JSON.stringify([block, notice, v.mode]);
+  if (!force && key === v.policyKey) return;
+  v.policyKey = key;
+  v.block = block;
+  const text = block ? block.text : notice;
+  e.policy.hidden = !text;
+  e.policy.className = `policy${block?.code === 'contact_opted_out' || (!block && notice) ? ' policy-stop' : ''}`;
+  if (e.policy.textContent !== text) e.policy.textContent = text;
+  const replyOff = Boolean(block) && v.mode === 'reply';
+  e.template.hidden = !(block?.template && v.mode === 'reply');
+  e.input.disabled = replyOff;
+  e.send.disabled = replyOff;
+  e.suggestReply.hidden = !state.features.drafts || v.mode !== 'reply' || Boolean(block);
+  e.form.classList.toggle('is-blocked', replyOff);
+  if (replyOff) e.input.setAttribute('aria-describedby', 'reply-policy');
+  else e.input.removeAttribute('aria-describedby');
+  let placeholder = 'Write a reply…  ("/" for canned responses)';
+  if (v.mode === 'note') placeholder = 'Write a private note… ("@" to mention a teammate)';
+  else if (block?.template) placeholder = 'Free-form replies are closed: send a template above, or switch to Private note.';
+  else if (block) placeholder = 'Replies are off (see above); switch to Private note to write to your team.';
+  e.input.placeholder = placeholder;
+}
+
+/** refused applies a 422 from a send: its message shows until the customer writes. */
+function refused(err) {
+  const v = view;
+  v.refused = { code: err.code, message: `Not sent: ${err.message}`, lastInbound: v.conv.last_inbound_at || '' };
+  if (err.code === 'contact_opted_out') {
+    // Our copy of the contact is stale: fetch it, and tell the others.
+    api(`contacts/${v.conv.contact_id}`).then((c) => {
+      putContact(c);
+      emit('contact', c);
+    }).catch(() => {});
+  }
+  renderPolicy(true);
+}
+
+/** loadOptOutSource finds how the contact opted out, for the banner. */
+async function loadOptOutSource() {
+  const v = view;
+  if (!v?.contact) return;
+  if (!v.contact.opted_out_at) {
+    v.optOutSource = '';
+    renderPolicy();
+    return;
+  }
+  renderPolicy();
+  try {
+    const consent = await api(`contacts/${v.contact.id}/consent`);
+    if (view !== v) return;
+    v.optOutSource = optOutSource(consent.records, agentName);
+    renderPolicy();
+  } catch {
+    // the banner reads well without it
+  }
+}
+
+function templateForm() {
+  const error = h('p.form-error', { role: 'alert' });
+  return h('form.template-form', { 'aria-labelledby': 'tpl-h', hidden: true, onsubmit: sendTemplate },
+    h('h3#tpl-h', 'Send a WhatsApp template'),
+    h('div.tpl-fields',
+      h('div.field',
+        h('label', { for: 'tpl-name' }, 'Template name'),
+        h('input#tpl-name', { name: 'name', required: true, pattern: '[a-z0-9_]+', placeholder: 'order_update', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'tpl-help' })),
+      h('div.field',
+        h('label', { for: 'tpl-lang' }, 'Language'),
+        h('input#tpl-lang', { name: 'language', required: true, value: 'en_US', pattern: '[a-z]{2,3}(_[A-Za-z]{2,4})?', size: '6', autocomplete: 'off' })),
+      h('div.field.tpl-params',
+        h('label', { for: 'tpl-params' }, 'Parameters, one per line'),
+        h('textarea#tpl-params', { name: 'parameters', rows: '2', placeholder: '{{1}}\n{{2}}' }))),
+    h('p.help.muted.small#tpl-help', 'An approved template (WhatsApp Manager → Message templates); the parameters fill its {{1}}, {{2}}… in order.'),
+    error,
+    h('div.form-foot', h('button.primary', { type: 'submit' }, 'Send template')));
+}
+
+async function sendTemplate(ev) {
+  ev.preventDefault();
+  const v = view;
+  const form = ev.target;
+  const f = form.elements;
+  const error = form.querySelector('.form-error');
+  const button = form.querySelector('button[type="submit"]');
+  error.textContent = '';
+  const template = {
+    name: f.name.value.trim(),
+    language: f.language.value.trim(),
+    parameters: f.parameters.value.split('\n').map((p) => p.trim()).filter(Boolean),
+  };
+  button.disabled = true;
+  try {
+    const m = await api(`conversations/${v.id}/messages`, {
+      method: 'POST', headers: { 'Idempotency-Key': crypto.randomUUID() }, body: { type: 'template', template },
+    });
+    if (view !== v) return;
+    f.parameters.value = '';
+    upsertMessage(m);
+    scrollToEnd();
+  } catch (err) {
+    error.textContent = `Not sent: ${err.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// --- AI drafts ---------------------------------------------------------------
+
+async function suggestReply() {
+  const v = view;
+  v.els.suggestReply.disabled = true;
+  try {
+    const out = await api(`conversations/${v.id}/draft`, { method: 'POST', body: {} });
+    if (view === v && out?.draft_id) v.draft.start(out.draft_id);
+  } catch (err) {
+    // Not on this server after all (404: the conversation itself is
+    // open), no drafts service, or turned off: stop offering it.
+    if (err.status === 404 || err.code === 'ai_unavailable' || err.code === 'ai_disabled') {
+      state.features.drafts = false;
+      renderPolicy(true);
+    }
+    if (view === v && err.status !== 404) v.draft.refuse(err.message);
+  } finally {
+    v.els.suggestReply.disabled = false;
+  }
+}
+
+function useDraft(text, draftID) {
+  const v = view;
+  if (!v?.els) return;
+  setMode('reply');
+  v.els.input.value = text;
+  v.aiAssisted = draftID || true;
+  v.els.input.focus();
+  v.els.input.setSelectionRange(text.length, text.length);
 }
 
 // Suggestions: "/" at the start of a word offers canned responses by short

@@ -37,7 +37,10 @@ export function mountInbox(el) {
   new IntersectionObserver((entries) => {
     if (entries.some((e) => e.isIntersecting)) loadMore();
   }, { root: listEl, rootMargin: '0px 0px 200px 0px' }).observe(sentinel);
-  on('catalog', renderFilters);
+  on('catalog', () => {
+    renderFilters();
+    renderAll(); // rows name their inbox
+  });
   on('conversation', (c) => upsert(c));
   on('open', () => markCurrent());
   on('unread', () => renderAll());

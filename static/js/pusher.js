@@ -191,7 +191,12 @@ export class PusherClient {
       return;
     }
     this.ws = ws;
-    ws.onmessage = (ev) => this.onFrame(ev.data);
+    // A frame still in flight on a socket already dropped (disconnect,
+    // reconnect) is ignored: it would restart the activity timer of a
+    // connection nobody holds.
+    ws.onmessage = (ev) => {
+      if (this.ws === ws) this.onFrame(ev.data);
+    };
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;

@@ -1,9 +1,12 @@
-// Settings: the workspace's name and Pusher app key, members and their
-// roles, invitations, and API tokens.
+// Settings: the workspace's name and Pusher app key, inboxes (see
+// inboxes.js), members and their roles, invitations, API tokens, dead
+// letters and, where the server has them, the AI assistant's settings.
 
 import { api } from './api.js';
 import { h, replace, clock } from './dom.js';
 import { state, emit } from './state.js';
+import { renderInboxes, renderDeadLetters } from './inboxes.js';
+import { renderAISettings } from './ai-settings.js';
 
 const ROLES = ['agent', 'admin', 'owner'];
 
@@ -12,16 +15,31 @@ export async function renderSettings(el) {
   const admin = state.me.role === 'owner' || state.me.role === 'admin';
   replace(el, h('div.settings',
     h('h1', 'Settings'),
-    h('section.card#ws-section', { 'aria-labelledby': 'ws-h' }, h('h2#ws-h', 'Workspace'), h('p.muted', 'Loading…')),
-    h('section.card#members-section', { 'aria-labelledby': 'members-h' }, h('h2#members-h', 'Members'), h('p.muted', 'Loading…')),
-    admin ? h('section.card#inv-section', { 'aria-labelledby': 'inv-h' }, h('h2#inv-h', 'Invitations'), h('p.muted', 'Loading…')) : null,
-    h('section.card#tokens-section', { 'aria-labelledby': 'tokens-h' }, h('h2#tokens-h', 'API tokens'), h('p.muted', 'Loading…'))));
-  await Promise.all([
-    workspace(el.querySelector('#ws-section'), admin),
-    members(el.querySelector('#members-section'), admin),
-    admin ? invitations(el.querySelector('#inv-section')) : null,
-    tokens(el.querySelector('#tokens-section')),
-  ].map((p) => p && p.catch((err) => emit('toast', err.message))));
+    h('nav.settings-nav', { 'aria-label': 'Settings sections' },
+      ...sections.filter((s) => s.show(admin)).map((s) => h('a', { href: `#${s.id}`, onclick: jump }, s.title))),
+    ...sections.filter((s) => s.show(admin)).map((s) => h(`section.card#${s.id}`, { 'aria-labelledby': s.head, tabindex: '-1' },
+      h(`h2#${s.head}`, s.title), h('p.muted', 'Loading…')))));
+  await Promise.all(sections.filter((s) => s.show(admin)).map((s) => s.render(el.querySelector(`#${s.id}`), admin)
+    .catch((err) => replace(el.querySelector(`#${s.id}`), h(`h2#${s.head}`, s.title), h('p.form-error', { role: 'alert' }, `Could not load: ${err.message}`)))));
+}
+
+// The settings page's sections, in order; ids are anchors (#inboxes).
+const sections = [
+  { id: 'ws-section', head: 'ws-h', title: 'Workspace', show: () => true, render: (sec, admin) => workspace(sec, admin) },
+  { id: 'inboxes', head: 'inboxes-h', title: 'Inboxes', show: () => true, render: (sec) => renderInboxes(sec) },
+  { id: 'members-section', head: 'members-h', title: 'Members', show: () => true, render: (sec, admin) => members(sec, admin) },
+  { id: 'inv-section', head: 'inv-h', title: 'Invitations', show: (admin) => admin, render: (sec) => invitations(sec) },
+  { id: 'tokens-section', head: 'tokens-h', title: 'API tokens', show: () => true, render: (sec) => tokens(sec) },
+  { id: 'dead-letters', head: 'dead-h', title: 'Dead letters', show: (admin) => admin, render: (sec) => renderDeadLetters(sec) },
+  { id: 'ai-section', head: 'ai-h', title: 'AI assistant', show: (admin) => admin && state.features.aiSettings, render: (sec) => renderAISettings(sec) },
+];
+
+// jump scrolls to a section without changing the route's hash.
+function jump(e) {
+  e.preventDefault();
+  const sec = document.getElementById(e.currentTarget.getAttribute('href').slice(1));
+  sec?.scrollIntoView({ block: 'start' });
+  sec?.focus({ preventScroll: true });
 }
 
 async function workspace(sec, admin) {

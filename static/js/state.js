@@ -16,6 +16,8 @@ export const state = {
   unread: new Map(), // conversation id → count of unread messages (0 < n; Infinity: unread, count unknown)
   filters: { view: 'mine', status: 'open', inbox: '', label: '', team: '' },
   openID: null,
+  /** features are the optional parts this server offers (see loadFeatures). */
+  features: { drafts: false, aiSettings: false, knowledge: false },
 };
 
 const bus = new EventTarget();
@@ -133,6 +135,28 @@ export async function loadCatalog() {
   state.inboxes = inboxes.inboxes || [];
   state.canned = canned.canned_responses || [];
   emit('catalog');
+}
+
+/**
+ * loadFeatures reads which optional routes the server has from its
+ * OpenAPI document (which lists exactly the routes served), so features
+ * still being deployed are hidden rather than failing with a 404.
+ */
+export async function loadFeatures() {
+  let paths = {};
+  try {
+    paths = (await api('openapi.json')).paths || {};
+  } catch {
+    // an older server: none of the optional features
+  }
+  const admin = state.me.role === 'owner' || state.me.role === 'admin';
+  const aiSettings = admin && Boolean(paths['/ai/settings']?.get);
+  let drafts = Boolean(paths['/conversations/{id}/draft']?.post);
+  // Admins can tell whether drafts are turned on; agents learn it from
+  // the answer when they ask for one.
+  if (drafts && aiSettings) drafts = await api('ai/settings').then((s) => s.enabled, () => false);
+  state.features = { drafts, aiSettings, knowledge: Boolean(paths['/knowledge_articles']?.get) };
+  emit('features');
 }
 
 /** unreadTotal counts conversations with unread messages. */
