@@ -53,3 +53,13 @@ bench:
 
 clean:
 	rm -rf bin e2e/.bin e2e/artifacts
+
+# The inbound end-to-end benchmark: signed WhatsApp webhooks → committed →
+# message.created at a real pusher-js client, on Postgres (a database of its
+# own, dropped afterwards) and on SQLite. Flags go in BENCH_INBOUND_FLAGS,
+# e.g. make bench-inbound BENCH_INBOUND_FLAGS='--store=sqlite --duration=5'.
+BENCH_INBOUND_FLAGS ?=
+.PHONY: bench-inbound
+bench-inbound: build
+	@[ -d e2e/node_modules/pusher-js ] || (cd e2e && npm ci --no-audit --no-fund)
+	cd e2e && SWITCHBOARD_BIN=$(CURDIR)/$(BIN) node bench/inbound.js $(BENCH_INBOUND_FLAGS)
