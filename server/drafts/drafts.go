@@ -71,7 +71,9 @@ const (
 	// starts no draft by itself; an agent can still ask for one.
 	maxTriggerAge  = 10 * time.Minute
 	publishTimeout = 5 * time.Second
-	knowledgeHits  = 3
+	// storeReadTimeout bounds the reads that assemble a draft's input.
+	storeReadTimeout = 10 * time.Second
+	knowledgeHits    = 3
 )
 
 // Channel is the presence channel of a conversation, on which its drafts
@@ -381,7 +383,14 @@ func (s *Service) run(ctx context.Context, j job) {
 // draft also gets a draft.failed, since an agent is waiting for it.
 func (s *Service) draft(ctx context.Context, j job) {
 	log := s.log.With(slog.Int64("workspace", j.key.workspace), slog.Int64("conversation", j.key.conversation), slog.String("draft", j.draftID))
-	ws, err := s.st.Workspace(ctx, j.key.workspace)
+	// The store reads are not cut short when the draft is canceled: pgx
+	// closes a connection whose query is canceled mid-flight, and drafts
+	// are canceled all the time (each new customer message replaces one),
+	// which churned the pool under load. A canceled draft stops at
+	// ai.Run, which reports it.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), storeReadTimeout)
+	defer rcancel()
+	ws, err := s.st.Workspace(rctx, j.key.workspace)
 	if err != nil {
 		log.Warn("drafts: load workspace", slog.Any("err", err))
 		return
@@ -409,13 +418,13 @@ func (s *Service) draft(ctx context.Context, j job) {
 		}
 	}
 
-	conv, err := s.st.Conversation(ctx, j.key.workspace, j.key.conversation)
+	conv, err := s.st.Conversation(rctx, j.key.workspace, j.key.conversation)
 	if err != nil {
 		log.Warn("drafts: load conversation", slog.Any("err", err))
 		failed(ai.ReasonOf(err), "the conversation could not be read")
 		return
 	}
-	settings, err := s.allowed(ctx, conv)
+	settings, err := s.allowed(rctx, conv)
 	if errors.Is(err, ErrWorkspaceAIOff) || errors.Is(err, ErrContactAIOff) {
 		log.Debug("drafts: AI is off", slog.Any("err", err))
 		failed(ReasonAIOff, "AI drafts are turned off for this workspace or contact")
@@ -426,13 +435,13 @@ func (s *Service) draft(ctx context.Context, j job) {
 		failed(ai.ReasonOf(err), "the AI settings could not be read")
 		return
 	}
-	in, err := s.input(ctx, conv, settings)
+	in, err := s.input(rctx, conv, settings)
 	if err != nil {
 		log.Warn("drafts: assemble the prompt input", slog.Any("err", err))
 		failed(ai.ReasonOf(err), "the conversation could not be read")
 		return
 	}
-	idx, err := s.index(ctx, conv.WorkspaceID)
+	idx, err := s.index(rctx, conv.WorkspaceID)
 	if err != nil {
 		log.Warn("drafts: load the knowledge base", slog.Any("err", err))
 		failed(ai.ReasonOf(err), "the knowledge base could not be read")
