@@ -27,11 +27,15 @@ vet:
 gotest:
 	$(GO) test -race -count=1 -timeout 10m ./...
 
-# The UI tests drive Debian's Chromium through playwright-core.
+# The UI tests drive Debian's Chromium through playwright-core, and age a
+# conversation in its SQLite file with the sqlite3 shell.
 e2e-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@missing=; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
+	if [ -n "$$missing" ]; then \
 	  SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
-	  $$SUDO apt-get update && $$SUDO apt-get install -y chromium; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y $$missing; \
 	fi
 	cd e2e && npm ci --no-audit --no-fund
 
@@ -41,7 +45,7 @@ e2e: build e2e-deps
 # Short fuzzing runs of every fuzz target (longer: make fuzz FUZZTIME=5m).
 FUZZTIME ?= 30s
 fuzz:
-	@for pkg in ./hub ./server/pusherapi; do \
+	@for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \

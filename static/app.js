@@ -4,7 +4,8 @@
 
 import { api } from './js/api.js';
 import { h, replace, initials, hue } from './js/dom.js';
-import { state, on, emit, loadCatalog, loadFeatures, putContact, forgetContact, unreadTotal } from './js/state.js';
+import { state, on, emit, loadCatalog, loadFeatures, putContact, forgetContact, unreadTotal, contact, contactName } from './js/state.js';
+import { notify } from './js/notify.js';
 import { Realtime } from './js/realtime.js';
 import { mountInbox, reload, step, search } from './js/inbox.js';
 import { mountConversation, open, close, focusComposer, setStatus } from './js/conversation.js';
@@ -148,6 +149,11 @@ function onEvent(ev) {
           state.unread.set(m.conversation_id, n === Infinity ? n : n + 1);
           emit('unread');
         }
+        const conv = p.conversation;
+        if (m.direction === 'in' && conv && (!conv.assignee_id || conv.assignee_id === state.me.agent.id)) {
+          contact(conv.contact_id).then((c) => contactName(c), () => 'A customer').then((name) =>
+            notify({ title: `${name} wrote`, body: m.body, href: `#/c/${conv.id}`, tag: `conversation-${conv.id}` }));
+        }
       }
       if (p.conversation) putConversation(p.conversation);
       emit('preview', m.conversation_id);
@@ -199,9 +205,11 @@ function onAgentEvent(ev) {
   if (ev.kind === 'conversation.assigned') {
     const c = ev.payload?.conversation;
     if (c && c.id !== state.openID) toast(`Conversation #${c.id} was assigned to you.`, `#/c/${c.id}`);
+    if (c) notify({ title: 'Assigned to you', body: `Conversation #${c.id}`, href: `#/c/${c.id}`, tag: `assigned-${c.id}` });
   } else if (ev.kind === 'note.mentioned') {
     const m = ev.payload?.message;
     if (m) toast('You were mentioned in a note.', `#/c/${m.conversation_id}`);
+    if (m) notify({ title: 'You were mentioned', body: m.body, href: `#/c/${m.conversation_id}`, tag: `note-${m.id}` });
   }
 }
 

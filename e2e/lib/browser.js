@@ -15,6 +15,19 @@ export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 /** ARTIFACTS is where screenshots go (gitignored). */
 export const ARTIFACTS = path.join(e2eDir, 'artifacts');
 
+/**
+ * missing is the skip reason for a test whose tool is not installed, said
+ * loudly; under REQUIRE_SERVICES=1 (CI) it throws instead, so a missing
+ * tool fails the run rather than hiding tests.
+ */
+export function missing(what) {
+  if (process.env.REQUIRE_SERVICES === '1') {
+    throw new Error(`${what}, and REQUIRE_SERVICES=1 forbids skipping (make e2e-deps installs it)`);
+  }
+  console.error(`SKIPPING: ${what}`);
+  return what;
+}
+
 /** haveChromium reports whether the browser is installed. */
 export function haveChromium() {
   return fs.existsSync(CHROMIUM);

@@ -24,7 +24,7 @@ import { execFileSync } from 'node:child_process';
 import { appsConfig } from '../lib/apps.js';
 import { HOST, SwitchboardServer, serverBinary } from '../lib/server.js';
 import { eventually } from '../lib/wait.js';
-import { axeScan, devSignIn, haveChromium, launchBrowser, newAgentPage, screenshot } from '../lib/browser.js';
+import { axeScan, CHROMIUM, devSignIn, haveChromium, launchBrowser, missing, newAgentPage, screenshot } from '../lib/browser.js';
 
 const SECRET_KEY = crypto.randomBytes(32).toString('base64');
 const APP_SECRET = 'meta-app-secret-for-ui-settings-tests';
@@ -38,7 +38,7 @@ let server;
 let workspace;
 let inbox;
 let browser;
-const skip = haveChromium() ? false : 'Chromium is not installed at /usr/bin/chromium (make e2e-deps)';
+const skip = haveChromium() ? false : missing(`Chromium is not installed at ${CHROMIUM}`);
 
 function base() {
   return `http://${HOST}:${server.port}`;
@@ -240,6 +240,47 @@ describe('inbox settings, reply rules and consent in the browser', { skip }, () 
     await bob.page.goto('/#/');
   });
 
+  it('notifies in the background with a desktop notification and a sound, once the agent turns them on', async () => {
+    const bob2 = await newAgentPage(browser, base());
+    // The browser's Notification and the chime's oscillators, recorded.
+    await bob2.context.addInitScript(() => {
+      window.__notes = [];
+      window.__tones = 0;
+      window.Notification = class {
+        static permission = 'default';
+        static requestPermission() { this.permission = 'granted'; return Promise.resolve('granted'); }
+        constructor(title, opts) { window.__notes.push({ title, body: opts?.body, tag: opts?.tag }); }
+        close() {}
+      };
+      const Audio = window.AudioContext;
+      window.AudioContext = class extends Audio {
+        createOscillator() { window.__tones++; return super.createOscillator(); }
+      };
+    });
+    const b = bob2.page;
+    await devSignIn(b, BOB.email, BOB.name);
+    await b.goto('/#/settings');
+    const sec = b.locator('#notify-section');
+    await sec.getByLabel('Desktop notifications').check();
+    await sec.getByLabel('Play a sound').check();
+    await screenshot(b, 'settings-notifications');
+    await b.goto('/#/');
+    await b.locator('.conn-live').waitFor();
+    const tonesBefore = await b.evaluate(() => window.__tones);
+    await customerWrites({ from: '15550008888', name: 'Nora Notify', text: 'Ping from the background' });
+    await eventually(async () => {
+      const notes = await b.evaluate(() => window.__notes);
+      assert.ok(notes.some((n) => n.title === 'Nora Notify wrote' && n.body === 'Ping from the background'), JSON.stringify(notes));
+      return true;
+    }, { timeout: LIVE_MS });
+    assert.ok(await b.evaluate(() => window.__tones) > tonesBefore, 'no chime played');
+    // The choice is kept in this browser.
+    await b.goto('/#/settings');
+    assert.equal(await b.locator('#notify-section').getByLabel('Desktop notifications').isChecked(), true);
+    assert.deepEqual(bob2.problems, []);
+    await bob2.context.close();
+  });
+
   it('connects Messenger in settings and shows a customer\'s image and file from it', async () => {
     // The customer's attachments, hosted where Meta's CDN would be.
     const png = testPNG(96, 64);
@@ -316,7 +357,7 @@ describe('inbox settings, reply rules and consent in the browser', { skip }, () 
     }
   });
 
-  it('outside the WhatsApp window shows the banner and a template form, until the customer writes', { skip: SQLITE3 ? false : 'no sqlite3 to age the conversation' }, async () => {
+  it('outside the WhatsApp window shows the banner and a template form, until the customer writes', { skip: SQLITE3 ? false : missing('no sqlite3 shell to age the conversation') }, async () => {
     await customerWrites({ from: '15550001111', name: 'Cara Customer', text: 'Is my parcel lost?' });
     const conv = await conversationOf('Cara Customer');
     // As if Cara had never written here: the server refuses free-form

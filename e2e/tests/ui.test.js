@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { appsConfig } from '../lib/apps.js';
 import { HOST, SwitchboardServer, serverBinary } from '../lib/server.js';
 import { eventually } from '../lib/wait.js';
-import { axeScan, devSignIn, haveChromium, launchBrowser, newAgentPage, screenshot } from '../lib/browser.js';
+import { axeScan, CHROMIUM, devSignIn, haveChromium, launchBrowser, missing, newAgentPage, screenshot } from '../lib/browser.js';
 
 const SECRET_KEY = crypto.randomBytes(32).toString('base64');
 const APP_SECRET = 'meta-app-secret-for-ui-tests';
@@ -31,7 +31,7 @@ let workspace;
 let inbox;
 let browser;
 let port;
-const skip = haveChromium() ? false : 'Chromium is not installed at /usr/bin/chromium (make e2e-deps)';
+const skip = haveChromium() ? false : missing(`Chromium is not installed at ${CHROMIUM}`);
 
 function base() {
   return `http://${HOST}:${server.port}`;

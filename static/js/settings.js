@@ -1,12 +1,13 @@
 // Settings: the workspace's name and Pusher app key, inboxes (see
-// inboxes.js), members and their roles, invitations, API tokens, dead
-// letters and, where the server has them, the AI assistant's settings.
+// inboxes.js), members and their roles, invitations, API tokens, this
+// browser's notifications (notify.js), dead letters and, where the server has them, the AI assistant's settings.
 
 import { api } from './api.js';
 import { h, replace, clock } from './dom.js';
 import { state, emit } from './state.js';
 import { renderInboxes, renderDeadLetters } from './inboxes.js';
 import { renderAISettings } from './ai-settings.js';
+import { renderNotificationSettings } from './notify.js';
 
 const ROLES = ['agent', 'admin', 'owner'];
 
@@ -30,6 +31,7 @@ const sections = [
   { id: 'members-section', head: 'members-h', title: 'Members', show: () => true, render: (sec, admin) => members(sec, admin) },
   { id: 'inv-section', head: 'inv-h', title: 'Invitations', show: (admin) => admin, render: (sec) => invitations(sec) },
   { id: 'tokens-section', head: 'tokens-h', title: 'API tokens', show: () => true, render: (sec) => tokens(sec) },
+  { id: 'notify-section', head: 'notify-h', title: 'Notifications', show: () => true, render: async (sec) => renderNotificationSettings(sec) },
   { id: 'dead-letters', head: 'dead-h', title: 'Dead letters', show: (admin) => admin, render: (sec) => renderDeadLetters(sec) },
   { id: 'ai-section', head: 'ai-h', title: 'AI assistant', show: (admin) => admin && state.features.aiSettings, render: (sec) => renderAISettings(sec) },
 ];
