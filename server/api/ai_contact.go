@@ -67,5 +67,8 @@ func (h *handler) setContactAI(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if !*req.Enabled && h.ai != nil {
+		h.ai.CancelContact(p.Workspace.ID, id)
+	}
 	h.contactAI(w, r, p.Workspace.ID, id)
 }

@@ -17,6 +17,10 @@ type AI interface {
 	Start(ctx context.Context, workspaceID, conversationID int64) (string, error)
 	// SealKey seals a workspace's model API key for storage.
 	SealKey(workspaceID int64, key string) ([]byte, error)
+	// CancelWorkspace and CancelContact stop the drafts running or queued
+	// for a workspace or a contact whose AI processing was turned off.
+	CancelWorkspace(workspaceID int64)
+	CancelContact(workspaceID, contactID int64)
 }
 
 // aiSettingsView is the JSON of the AI settings: the API key is never
@@ -117,6 +121,9 @@ func (h *handler) putAISettings(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	if !saved.Enabled && h.ai != nil {
+		h.ai.CancelWorkspace(wsID)
 	}
 	h.auditAISettings(r, saved, req.APIKey != nil)
 	writeJSON(w, http.StatusOK, viewAISettings(saved))

@@ -167,6 +167,7 @@ type convState struct {
 	runGen      uint64
 	jobs        int
 	lastInbound int64
+	contact     int64 // the conversation's contact, once a draft read it
 }
 
 type job struct {
@@ -309,6 +310,31 @@ func (s *Service) Cancel(workspaceID, conversationID int64) {
 	}
 }
 
+// CancelWorkspace cancels every draft of the workspace, queued or
+// running: AI was turned off for it.
+func (s *Service) CancelWorkspace(workspaceID int64) {
+	s.cancelWhere(func(k convKey, _ *convState) bool { return k.workspace == workspaceID })
+}
+
+// CancelContact cancels every draft of the contact's conversations, queued
+// or running: AI was turned off for them.
+func (s *Service) CancelContact(workspaceID, contactID int64) {
+	s.cancelWhere(func(k convKey, c *convState) bool { return k.workspace == workspaceID && c.contact == contactID })
+}
+
+func (s *Service) cancelWhere(match func(convKey, *convState) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, c := range s.convs {
+		if match(k, c) {
+			c.gen++
+			if c.cancel != nil {
+				c.cancel()
+			}
+		}
+	}
+}
+
 // trigger queues a draft of key's conversation as its newest generation.
 // A message id at or below the last one seen (the relay publishes at least
 // once) is ignored.
@@ -424,6 +450,11 @@ func (s *Service) draft(ctx context.Context, j job) {
 		failed(ai.ReasonOf(err), "the conversation could not be read")
 		return
 	}
+	s.mu.Lock()
+	if c, ok := s.convs[j.key]; ok {
+		c.contact = conv.ContactID
+	}
+	s.mu.Unlock()
 	settings, err := s.allowed(rctx, conv)
 	if errors.Is(err, ErrWorkspaceAIOff) || errors.Is(err, ErrContactAIOff) {
 		log.Debug("drafts: AI is off", slog.Any("err", err))

@@ -121,6 +121,19 @@ func (r *recorder) ended(t testing.TB, draftID string) []event {
 	return out
 }
 
+// hasEnded reports whether draftID's draft.completed or draft.failed has
+// been published.
+func (r *recorder) hasEnded(draftID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range r.events {
+		if e.Data.DraftID == draftID && e.Name != ai.EventDelta {
+			return true
+		}
+	}
+	return false
+}
+
 // draftIn waits for the n-th draft published on channel and returns its
 // id.
 func (r *recorder) draftIn(t testing.TB, channel string, n int) string {
@@ -444,6 +457,38 @@ func TestAgentReplyCancelsDraft(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestAIOffCancelsRunningDraft: turning AI off for the contact, or for
+// the workspace, stops a draft already streaming (the API calls
+// CancelContact and CancelWorkspace after the change is stored), while
+// another contact's draft runs on.
+func TestAIOffCancelsRunningDraft(t *testing.T) {
+	r := newRig(t, teststore.SQLite(t), drafts.Options{Workers: 2})
+	r.fake.setMode("stall")
+	tn := r.workspace(t, false)
+	carol := r.conversation(t, tn, "Carol")
+	dave := r.conversation(t, tn, "Dave")
+
+	r.inbound(t, tn, carol, "Where is my order?")
+	first := r.rec.draftIn(t, drafts.Channel(carol.ID), 1)
+	r.inbound(t, tn, dave, "Do you ship to Canada?")
+	daves := r.rec.draftIn(t, drafts.Channel(dave.ID), 1)
+	// Both are streaming, so both have read their conversation: the
+	// service knows their contacts.
+	r.svc.CancelContact(tn.ws.ID, carol.ContactID)
+	evs := r.rec.ended(t, first)
+	if last := evs[len(evs)-1]; last.Name != ai.EventFailed || last.Data.Reason != ai.ReasonCanceled {
+		t.Fatalf("Carol's draft ended with %s %+v, want draft.failed canceled", last.Name, last.Data)
+	}
+	if r.rec.hasEnded(daves) {
+		t.Fatal("canceling Carol's drafts ended Dave's")
+	}
+	r.svc.CancelWorkspace(tn.ws.ID)
+	evs = r.rec.ended(t, daves)
+	if last := evs[len(evs)-1]; last.Name != ai.EventFailed || last.Data.Reason != ai.ReasonCanceled {
+		t.Fatalf("Dave's draft ended with %s %+v, want draft.failed canceled", last.Name, last.Data)
+	}
+}
 
 // TestAIOffHonoured: with AI off for a contact or a whole workspace, no
 // inbound message and no request for a draft reaches the model. One
