@@ -279,6 +279,21 @@ func (s *Store) MergeContacts(ctx context.Context, workspaceID, intoID, fromID i
 		if err != nil {
 			return err
 		}
+		// Consent moves too, and the stricter state wins: opted out of
+		// messages, or of AI processing, if either contact was.
+		if _, err := tx.ExecContext(ctx, `UPDATE consent_records SET contact_id = ? WHERE workspace_id = ? AND contact_id = ?`,
+			intoID, workspaceID, fromID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET opted_out_at = (SELECT opted_out_at FROM contacts WHERE workspace_id = ?1 AND id = ?3)
+			WHERE workspace_id = ?1 AND id = ?2 AND opted_out_at IS NULL`, workspaceID, intoID, fromID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_ai_off (workspace_id, contact_id, off_at)
+			SELECT workspace_id, ?2, off_at FROM contact_ai_off WHERE workspace_id = ?1 AND contact_id = ?3
+			ON CONFLICT DO NOTHING`, workspaceID, intoID, fromID); err != nil {
+			return err
+		}
 		if err := writeContactFields(ctx, tx, into); err != nil {
 			return err
 		}

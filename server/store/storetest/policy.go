@@ -223,3 +223,40 @@ func testOpenConversation(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testMergeKeepsConsent: merging contacts keeps both consent histories on
+// the survivor, and the stricter state: opted out of messages, or of AI
+// processing, if either contact was.
+func testMergeKeepsConsent(t *testing.T, s store.Store) {
+	c := ctx(t)
+	f := newFixture(t, s)
+	from := newContact(t, s, f.ws.ID, "Second Carol")
+	_, _, err := s.SetContactOptOut(c, f.ws.ID, from.ID, store.ConsentChange{OptedOut: true, Channel: "sms", Source: "STOP"})
+	must(t, err)
+	_, err = s.SetContactAI(c, f.ws.ID, from.ID, store.AIConsentChange{Enabled: false, Channel: "api", Source: "agent:1"})
+	must(t, err)
+	_, _, err = s.SetContactOptOut(c, f.ws.ID, f.contact.ID, store.ConsentChange{OptedOut: true, Channel: "whatsapp", Source: "STOP"})
+	must(t, err)
+	_, _, err = s.SetContactOptOut(c, f.ws.ID, f.contact.ID, store.ConsentChange{OptedOut: false, Channel: "whatsapp", Source: "START"})
+	must(t, err)
+
+	merged, _, err := s.MergeContacts(c, f.ws.ID, f.contact.ID, from.ID)
+	must(t, err)
+	if merged.OptedOutAt == nil {
+		t.Fatal("the survivor accepts messages, but the merged contact had opted out")
+	}
+	off, err := s.ContactAIOffAt(c, f.ws.ID, f.contact.ID)
+	must(t, err)
+	if off == nil {
+		t.Fatal("the survivor's AI is on, but the merged contact had turned it off")
+	}
+	recs, err := s.ConsentRecords(c, f.ws.ID, f.contact.ID)
+	must(t, err)
+	var sources []string
+	for _, r := range recs {
+		sources = append(sources, r.Kind+":"+r.Source)
+	}
+	if len(recs) != 4 {
+		t.Fatalf("consent records after the merge: %v, want both contacts' four", sources)
+	}
+}

@@ -88,6 +88,7 @@ func Run(t *testing.T, open Opener) {
 		{"PastReplies", testPastReplies},
 		{"SentElsewhere", testSentElsewhere},
 		{"OpenConversation", testOpenConversation},
+		{"MergeKeepsConsent", testMergeKeepsConsent},
 		{"EventsGapFreeUnderConcurrency", testEventsConcurrent},
 		{"EventsVisibleInOrder", testEventsVisibleInOrder},
 		{"EventsAfterPaging", testEventsPaging},
