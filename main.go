@@ -42,6 +42,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/drafts"
 	"github.com/switchboard-inbox/switchboard/server/inbox"
 	"github.com/switchboard-inbox/switchboard/server/media"
+	"github.com/switchboard-inbox/switchboard/server/retention"
 	"github.com/switchboard-inbox/switchboard/server/store"
 	"github.com/switchboard-inbox/switchboard/server/store/postgres"
 	"github.com/switchboard-inbox/switchboard/server/store/sqlite"
@@ -159,6 +160,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("ai metrics: %w", err)
 	}
+	retentionMetrics, err := retention.NewMetrics(reg)
+	if err != nil {
+		return fmt.Errorf("retention metrics: %w", err)
+	}
 
 	static, err := hub.NewStaticApps(cfg.Apps...)
 	if err != nil {
@@ -229,7 +234,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	relayOpts.OnEvents = drafter.OnEvents
 	relay := inbox.NewRelay(st, h, relayOpts)
-	stopBackground := startBackground(relay.Run, signIn.Run, drafter.Run)
+	// The retention job deletes what each workspace's retention settings
+	// expire; in a cluster only the leader runs it, as the relay sweeps.
+	reaper := retention.New(retention.Options{Store: st, Blobs: blobs, Logger: log, Metrics: retentionMetrics,
+		Leader: relayOpts.Leader, OnCommit: relay.Notify})
+	stopBackground := startBackground(relay.Run, signIn.Run, drafter.Run, reaper.Run)
 	// The outbox drainer sends queued replies through the channels; it
 	// stops first on shutdown, finishing the send in flight, so the
 	// relay still publishes the outcome.
@@ -274,6 +283,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				Connectors:      apiConnectors(box),
 				Media:           blobs,
 				AI:              drafter,
+				Retention:       reaper,
 			}),
 			PusherAuth:     api.NewPusherAuth(st, api.Options{Logger: log, Sessions: signIn}),
 			PusherUserAuth: api.NewPusherUserAuth(st, api.Options{Logger: log, Sessions: signIn}),

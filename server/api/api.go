@@ -67,6 +67,11 @@
 //	GET    /api/v1/contacts/{id}/ai                    {"enabled","off_at"}
 //	POST   /api/v1/contacts/{id}/ai                    {"enabled"}: AI off or on for the contact, kept in its consent records
 //	POST   /api/v1/conversations/{id}/draft            202 {"draft_id","channel"}; 409 ai_disabled or contact_ai_off
+//	GET    /api/v1/inboxes/{id}/ai                     auto_reply, min_confidence: the inbox's AI auto-reply settings
+//	PUT    /api/v1/inboxes/{id}/ai                     the same (fields left out kept); 400 min_confidence outside 0..1
+//	GET    /api/v1/retention                           message_days, media_days, event_days
+//	PUT    /api/v1/retention                           the same (fields left out kept); 400 out of range
+//	POST   /api/v1/retention/run                       {"dry_run"}: counts what expired, or deletes it now
 //
 // Every route also needs a permission of server/access, declared beside it
 // in the routes table and checked after authentication against the
@@ -135,6 +140,9 @@ type Options struct {
 	// AI is the drafts service; nil answers the draft endpoint and
 	// setting an API key with 503 ai_unavailable.
 	AI AI
+	// Retention runs data retention on demand (POST /retention/run); nil
+	// answers it with 503 retention_unavailable.
+	Retention Retention
 }
 
 // endpoint is one method of a route: the permission it needs, checked by
@@ -157,6 +165,7 @@ type handler struct {
 	sessions        Sessions
 	ai              AI
 	blobs           MediaBlobs
+	retention       Retention
 }
 
 // route is one path of the API, relative to Prefix, with the endpoint of
@@ -261,6 +270,10 @@ func (h *handler) routes() []route {
 			"PATCH": {access.ManageWorkspace, h.updateInbox},
 		}},
 		{"/inboxes/{id}/config", map[string]endpoint{"PUT": {access.ManageWorkspace, h.configureInbox}}},
+		{"/inboxes/{id}/ai", map[string]endpoint{
+			"GET": {access.ManageWorkspace, h.getInboxAI},
+			"PUT": {access.ManageWorkspace, h.putInboxAI},
+		}},
 		{"/dead_letters", map[string]endpoint{"GET": {access.ManageWorkspace, h.listDeadLetters}}},
 		{"/knowledge_articles", map[string]endpoint{
 			"GET":  {access.ReadInbox, h.listKnowledgeArticles},
@@ -280,6 +293,11 @@ func (h *handler) routes() []route {
 			"POST": {access.ManageContacts, h.setContactAI},
 		}},
 		{"/conversations/{id}/draft", map[string]endpoint{"POST": {access.ReplyToConversation, h.startDraft}}},
+		{"/retention", map[string]endpoint{
+			"GET": {access.ManageWorkspace, h.getRetention},
+			"PUT": {access.ManageWorkspace, h.putRetention},
+		}},
+		{"/retention/run", map[string]endpoint{"POST": {access.ManageWorkspace, h.runRetention}}},
 		{"/workspace", map[string]endpoint{
 			"GET":   {access.ReadInbox, h.getWorkspace},
 			"PATCH": {access.ManageWorkspace, h.updateWorkspace},
@@ -332,6 +350,7 @@ func newHandler(st store.Store, opts Options) *handler {
 		h.maxBody = DefaultMaxBodyBytes
 	}
 	h.blobs = opts.Media
+	h.retention = opts.Retention
 	return h
 }
 

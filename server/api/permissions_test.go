@@ -54,7 +54,8 @@ func newCanned(t testing.TB, st store.Store, workspaceID int64) store.CannedResp
 func TestPermissions(t *testing.T) {
 	teststore.Each(t, func(t *testing.T, st store.Store) {
 		mediaBlobs := newMediaDir(t)
-		base, _ := newServerWith(t, st, api.Options{Connectors: testConnectors(testBox(t)), AI: testAI(t, st), Media: mediaBlobs})
+		base, _ := newServerWith(t, st, api.Options{Connectors: testConnectors(testBox(t)), AI: testAI(t, st), Media: mediaBlobs,
+			Retention: testRetention(t, st, mediaBlobs)})
 		a := newTenant(t, st)
 		_, adminToken := member(t, st, a, store.RoleAdmin, "")
 		agent, agentToken := member(t, st, a, store.RoleAgent, "")
@@ -178,10 +179,16 @@ func TestPermissions(t *testing.T) {
 			{access.ManageWorkspace, "DELETE", func() string { return fmt.Sprintf("/api/v1/knowledge_articles/%d", newArticle(t, st, ws).ID) }, "", 204},
 			{access.ManageWorkspace, "GET", fixed("/api/v1/ai/settings"), "", 200},
 			{access.ManageWorkspace, "PUT", fixed("/api/v1/ai/settings"), `{"brand_voice":"short"}`, 200},
+			{access.ManageWorkspace, "GET", fixed(fmt.Sprintf("/api/v1/inboxes/%d/ai", a.inbox.ID)), "", 200},
+			{access.ManageWorkspace, "PUT", fixed(fmt.Sprintf("/api/v1/inboxes/%d/ai", a.inbox.ID)), `{"min_confidence":0.9}`, 200},
 			{access.ReadInbox, "GET", fixed(contact + "/ai"), "", 200},
 			{access.ManageContacts, "POST", fixed(contact + "/ai"), `{"enabled":true}`, 200},
 			{access.ReplyToConversation, "POST", fixed(conv + "/draft"), "", 202},
 			{access.ViewAuditLog, "GET", fixed("/api/v1/audit"), "", 200},
+			{access.ManageWorkspace, "GET", fixed("/api/v1/retention"), "", 200},
+			{access.ManageWorkspace, "PUT", fixed("/api/v1/retention"), `{"message_days":365}`, 200},
+			{access.ManageWorkspace, "POST", fixed("/api/v1/retention/run"), `{"dry_run":true}`, 200},
+			{access.ManageWorkspace, "POST", fixed("/api/v1/retention/run"), `{"dry_run":false}`, 200},
 		}
 		for _, rt := range routes {
 			for _, caller := range callers {

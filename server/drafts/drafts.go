@@ -93,6 +93,8 @@ type Store interface {
 	ListKnowledgeArticles(ctx context.Context, workspaceID int64) ([]store.KnowledgeArticle, error)
 	KnowledgeVersion(ctx context.Context, workspaceID int64) (string, error)
 	PastReplies(ctx context.Context, workspaceID int64, limit int) ([]store.PastReply, error)
+	// autoReplyStore is what auto-replies and hand-overs need (autoreply.go).
+	autoReplyStore
 }
 
 // Publisher is the hub, as the service uses it.
@@ -175,6 +177,10 @@ type job struct {
 	gen       uint64
 	draftID   string
 	requested bool // by an agent (Start), not by an inbound message
+	// inbound is the inbound message that triggered the draft, and at
+	// when it arrived: what an auto-reply answers (autoreply.go).
+	inbound int64
+	at      time.Time
 }
 
 type cachedIndex struct {
@@ -260,7 +266,7 @@ func (s *Service) OnEvents(workspaceID int64, events []store.Event) {
 				if time.Since(p.Message.CreatedAt) > maxTriggerAge {
 					continue
 				}
-				if _, err := s.trigger(key, p.Message.ID, false); err != nil && !errors.Is(err, ErrClosed) {
+				if _, err := s.trigger(key, p.Message.ID, p.Message.CreatedAt, false); err != nil && !errors.Is(err, ErrClosed) {
 					s.log.Warn("drafts: draft not started", slog.Int64("workspace", workspaceID),
 						slog.Int64("conversation", key.conversation), slog.Any("err", err))
 				}
@@ -294,7 +300,7 @@ func (s *Service) Start(ctx context.Context, workspaceID, conversationID int64) 
 	if _, err := s.allowed(ctx, conv); err != nil {
 		return "", err
 	}
-	return s.trigger(convKey{workspaceID, conversationID}, 0, true)
+	return s.trigger(convKey{workspaceID, conversationID}, 0, time.Time{}, true)
 }
 
 // Cancel cancels the conversation's running or queued draft, if any; the
@@ -338,7 +344,7 @@ func (s *Service) cancelWhere(match func(convKey, *convState) bool) {
 // trigger queues a draft of key's conversation as its newest generation.
 // A message id at or below the last one seen (the relay publishes at least
 // once) is ignored.
-func (s *Service) trigger(key convKey, messageID int64, requested bool) (string, error) {
+func (s *Service) trigger(key convKey, messageID int64, at time.Time, requested bool) (string, error) {
 	id := newDraftID()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -361,7 +367,7 @@ func (s *Service) trigger(key convKey, messageID int64, requested bool) (string,
 		c.cancel()
 	}
 	select {
-	case s.jobs <- job{key: key, gen: c.gen, draftID: id, requested: requested}:
+	case s.jobs <- job{key: key, gen: c.gen, draftID: id, requested: requested, inbound: messageID, at: at}:
 		c.jobs++
 		return id, nil
 	default:
@@ -472,6 +478,7 @@ func (s *Service) draft(ctx context.Context, j job) {
 		failed(ai.ReasonOf(err), "the conversation could not be read")
 		return
 	}
+	auto := s.planAutoReply(rctx, log, j, conv, in)
 	idx, err := s.index(rctx, conv.WorkspaceID)
 	if err != nil {
 		log.Warn("drafts: load the knowledge base", slog.Any("err", err))
@@ -492,6 +499,9 @@ func (s *Service) draft(ctx context.Context, j job) {
 	switch r := ai.ReasonOf(err); r {
 	case "":
 		log.Debug("drafts: draft completed", slog.String("model", d.Model), slog.Int("bytes", len(d.Text)))
+		if auto.on {
+			s.autoReply(ctx, log, j, conv, auto, d, in)
+		}
 	case ai.ReasonCanceled, ai.ReasonNoSuggestion:
 		log.Debug("drafts: no draft", slog.String("reason", string(r)))
 	default:

@@ -184,8 +184,10 @@ func (m *NewMessage) Normalize() (DeliveryStatus, error) {
 		return DeliverySent, nil
 	}
 	if m.Type == TypeNote {
-		if m.AuthorKind != AuthorAgent {
-			return "", Invalid("author_kind", "notes are written by agents")
+		// Agents write notes, and the system (an AI hand-over, say)
+		// writes notes for them; the AI itself does not.
+		if m.AuthorKind != AuthorAgent && m.AuthorKind != AuthorSystem {
+			return "", Invalid("author_kind", "notes are written by agents or the system")
 		}
 		return DeliverySent, nil
 	}

@@ -23,6 +23,12 @@ import (
 type Store interface {
 	// AIStore is the knowledge base, AI settings and AI opt-outs (ai.go).
 	AIStore
+	// AIAutoReplyStore is the inboxes' auto-reply settings and the
+	// conversations' hand-overs (ai_autoreply.go).
+	AIAutoReplyStore
+	// RetentionStore is the retention settings and the deletions of
+	// what they expire (retention.go).
+	RetentionStore
 
 	// Ping checks the database is reachable, for /readyz.
 	Ping(ctx context.Context) error
