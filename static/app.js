@@ -180,6 +180,19 @@ function onEvent(ev) {
     case 'workspace.imported':
       onResync();
       break;
+    case 'conversation.deleted': {
+      // Retention deleted it: drop it everywhere, leave it if it is open.
+      const id = p.conversation_id;
+      state.conversations.delete(id);
+      state.previews.delete(id);
+      if (state.unread.delete(id)) emit('unread');
+      if (state.openID === id) {
+        location.hash = '#/';
+        toast(`Conversation #${id} was deleted by the workspace's retention settings.`);
+      }
+      reload();
+      break;
+    }
     default:
       if (/^(label|team|canned_response|member)\./.test(ev.kind)) loadCatalog();
       // unknown kinds are skipped: new ones are added over time
