@@ -67,6 +67,8 @@
 //	GET    /api/v1/contacts/{id}/ai                    {"enabled","off_at"}
 //	POST   /api/v1/contacts/{id}/ai                    {"enabled"}: AI off or on for the contact, kept in its consent records
 //	POST   /api/v1/conversations/{id}/draft            202 {"draft_id","channel"}; 409 ai_disabled or contact_ai_off
+//	GET    /api/v1/conversations/{id}/summary          the stored summary, sentiment, intent and lead label; 404 when none
+//	POST   /api/v1/conversations/{id}/summary          computes, stores and returns it; 409 ai_disabled or contact_ai_off
 //	GET    /api/v1/inboxes/{id}/ai                     auto_reply, min_confidence: the inbox's AI auto-reply settings
 //	PUT    /api/v1/inboxes/{id}/ai                     the same (fields left out kept); 400 min_confidence outside 0..1
 //	GET    /api/v1/retention                           message_days, media_days, event_days
@@ -293,6 +295,10 @@ func (h *handler) routes() []route {
 			"POST": {access.ManageContacts, h.setContactAI},
 		}},
 		{"/conversations/{id}/draft", map[string]endpoint{"POST": {access.ReplyToConversation, h.startDraft}}},
+		{"/conversations/{id}/summary", map[string]endpoint{
+			"GET":  {access.ReadInbox, h.getConversationSummary},
+			"POST": {access.ReplyToConversation, h.summarizeConversation},
+		}},
 		{"/retention", map[string]endpoint{
 			"GET": {access.ManageWorkspace, h.getRetention},
 			"PUT": {access.ManageWorkspace, h.putRetention},

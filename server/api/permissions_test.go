@@ -184,6 +184,9 @@ func TestPermissions(t *testing.T) {
 			{access.ReadInbox, "GET", fixed(contact + "/ai"), "", 200},
 			{access.ManageContacts, "POST", fixed(contact + "/ai"), `{"enabled":true}`, 200},
 			{access.ReplyToConversation, "POST", fixed(conv + "/draft"), "", 202},
+			// POST before GET: the summary the GET reads is the POST's.
+			{access.ReplyToConversation, "POST", fixed(conv + "/summary"), "", 200},
+			{access.ReadInbox, "GET", fixed(conv + "/summary"), "", 200},
 			{access.ViewAuditLog, "GET", fixed("/api/v1/audit"), "", 200},
 			{access.ManageWorkspace, "GET", fixed("/api/v1/retention"), "", 200},
 			{access.ManageWorkspace, "PUT", fixed("/api/v1/retention"), `{"message_days":365}`, 200},

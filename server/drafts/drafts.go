@@ -95,6 +95,8 @@ type Store interface {
 	PastReplies(ctx context.Context, workspaceID int64, limit int) ([]store.PastReply, error)
 	// autoReplyStore is what auto-replies and hand-overs need (autoreply.go).
 	autoReplyStore
+	// summaryStore is what summaries need (summary.go).
+	summaryStore
 }
 
 // Publisher is the hub, as the service uses it.
@@ -147,6 +149,9 @@ type Service struct {
 	opt  Options
 	jobs chan job
 	http *http.Client
+	// summaries are the resolved conversations waiting for their summary
+	// (summary.go), bounded by Options.Queue.
+	summaries chan convKey
 
 	// mu guards convs and closed. Lock order: mu before idxMu; neither is
 	// held while calling the store, a suggester or the publisher.
@@ -214,7 +219,7 @@ func New(st Store, pub Publisher, opt Options) *Service {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	return &Service{
-		st: st, pub: pub, log: opt.Logger, opt: opt, http: hc,
+		st: st, pub: pub, log: opt.Logger, opt: opt, http: hc, summaries: make(chan convKey, opt.Queue),
 		jobs:    make(chan job, opt.Queue),
 		convs:   make(map[convKey]*convState),
 		indexes: make(map[int64]*cachedIndex),
@@ -239,6 +244,7 @@ func (s *Service) Run(ctx context.Context) {
 			}
 		})
 	}
+	wg.Go(func() { s.summarize(ctx) })
 	<-ctx.Done()
 	s.mu.Lock()
 	s.closed = true
@@ -282,6 +288,7 @@ func (s *Service) OnEvents(workspaceID int64, events []store.Event) {
 			}
 			if p.Conversation.Status == store.StatusResolved && slices.Contains(p.Changed, "status") {
 				s.Cancel(workspaceID, p.Conversation.ID)
+				s.queueSummary(workspaceID, p.Conversation.ID)
 			}
 		}
 	}

@@ -26,6 +26,8 @@ type Store interface {
 	// AIAutoReplyStore is the inboxes' auto-reply settings and the
 	// conversations' hand-overs (ai_autoreply.go).
 	AIAutoReplyStore
+	// AISummaryStore is the conversations' summaries (ai_summary.go).
+	AISummaryStore
 	// RetentionStore is the retention settings and the deletions of
 	// what they expire (retention.go).
 	RetentionStore

@@ -87,6 +87,7 @@ func Run(t *testing.T, open Opener) {
 		{"ContactAI", testContactAI},
 		{"InboxAI", testInboxAI},
 		{"HandOver", testHandOver},
+		{"ConversationSummary", testConversationSummary},
 		{"PastReplies", testPastReplies},
 		{"SentElsewhere", testSentElsewhere},
 		{"OpenConversation", testOpenConversation},
