@@ -127,6 +127,13 @@ func TestMetrics(t *testing.T) {
 		{m.failures.WithLabelValues("openai", "rate_limited"), 1},
 		{m.failures.WithLabelValues("offline", "canceled"), 1},
 		{m.failures.WithLabelValues("offline", "no_suggestion"), 0},
+		// The same drafts, per workspace (both inputs are ws1's).
+		{m.wsDrafts.WithLabelValues("ws1", "completed"), 1},
+		{m.wsDrafts.WithLabelValues("ws1", "rate_limited"), 1},
+		{m.wsDrafts.WithLabelValues("ws1", "canceled"), 1},
+		{m.wsTokens.WithLabelValues("ws1", "prompt"), 42},
+		{m.wsTokens.WithLabelValues("ws1", "completion"), 6},
+		{m.wsDrafts.WithLabelValues("ws2", "completed"), 0},
 	}
 	for i, c := range counters {
 		var out dto.Metric
@@ -145,6 +152,7 @@ func TestMetrics(t *testing.T) {
 		{"switchboard_ai_first_delta_seconds", "offline", 0},
 		{"switchboard_ai_draft_duration_seconds", "openai", 2},
 		{"switchboard_ai_draft_duration_seconds", "offline", 1},
+		{"switchboard_ai_workspace_first_delta_seconds", "ws1", 1},
 	}
 	families, err := reg.Gather()
 	if err != nil {
@@ -160,10 +168,11 @@ func TestMetrics(t *testing.T) {
 			}
 		}
 		if got != h.want {
-			t.Errorf("%s{suggester=%q} count = %d, want %d", h.name, h.suggester, got, h.want)
+			t.Errorf("%s{%q} count = %d, want %d", h.name, h.suggester, got, h.want)
 		}
 	}
 
 	var none *Metrics
 	none.Observe("x", Draft{}, nil, 0) // a nil *Metrics records nothing and does not panic
+	none.ObserveWorkspace("x", Draft{}, nil)
 }
