@@ -2,7 +2,9 @@
 // sockets, channels, presence, client events, user sign-in and webhooks. It
 // speaks Pusher Channels protocol 7 so pusher-js and every Pusher SDK work
 // against it unchanged. It knows nothing about conversations: the inbox
-// publishes through Publish like any Pusher server SDK would.
+// publishes through Publish like any Pusher server SDK would, and the
+// server's own components tell each other's replicas things through
+// Signal and OnSignal (signal.go).
 //
 // Lock order (outer first): Hub.mu → appState.connsMu; shard.mu →
 // appState.usersMu → conn.wmu. conn.wmu is a leaf: nothing is locked while it
@@ -107,6 +109,10 @@ type Hub struct {
 	conns    atomic.Int64   // connections on this server
 	stopJan  chan struct{}
 	shutOnce sync.Once
+
+	// sigMu guards signals: the OnSignal handlers by signal name.
+	sigMu   sync.Mutex
+	signals map[string][]func([]byte)
 }
 
 // New returns a Hub ready to serve. Call Shutdown to stop it.
@@ -309,6 +315,9 @@ func (h *Hub) Publish(ctx context.Context, app *App, ev Event) error {
 // HandlePublication implements BrokerEventHandler: it delivers a
 // publication to this replica's subscribers.
 func (h *Hub) HandlePublication(p Publication) {
+	if h.handleSignal(p) {
+		return
+	}
 	st := h.state(p.AppID)
 	if user, ok := strings.CutPrefix(p.Channel, prefixWatch); ok {
 		st.notifyWatchers(user, p.Frame)

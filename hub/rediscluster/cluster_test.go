@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -482,4 +483,64 @@ func expectWatchlist(t *testing.T, c *client, name, user string) {
 	if len(d.Events) != 1 || d.Events[0].Name != name || !slices.Equal(d.Events[0].UserIDs, []string{user}) {
 		t.Fatalf("watchlist events %s, want %s %s", f.Data, name, user)
 	}
+}
+
+// TestSignalsReachEveryReplicaOnce: a signal sent on one replica reaches
+// the handlers of every replica that listens for it, the sender's own
+// included, exactly once and in order; other names and clients see
+// nothing of it.
+func TestSignalsReachEveryReplicaOnce(t *testing.T) {
+	checkGoroutines(t)
+	rs := newCluster(t, 3, clusterOpts{})
+	type got struct {
+		mu   sync.Mutex
+		data []string
+	}
+	recv := make([]*got, len(rs))
+	for i, r := range rs {
+		g := &got{}
+		recv[i] = g
+		if err := r.hub.OnSignal(t.Context(), "drafts", func(b []byte) {
+			g.mu.Lock()
+			g.data = append(g.data, string(b))
+			g.mu.Unlock()
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var other atomic.Int32
+	if err := rs[1].hub.OnSignal(t.Context(), "other", func([]byte) { other.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	c := rs[2].connect(t)
+	c.subscribe("news", "")
+
+	for i := range 3 {
+		if err := rs[0].hub.Signal(t.Context(), "drafts", fmt.Appendf(nil, "cancel %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"cancel 0", "cancel 1", "cancel 2"}
+	for i, g := range recv {
+		eventually(t, 5*time.Second, func() error {
+			g.mu.Lock()
+			defer g.mu.Unlock()
+			if len(g.data) < len(want) {
+				return fmt.Errorf("replica %d got %q so far", i, g.data)
+			}
+			return nil
+		})
+	}
+	time.Sleep(200 * time.Millisecond) // room for a duplicate to show up
+	for i, g := range recv {
+		g.mu.Lock()
+		if !slices.Equal(g.data, want) {
+			t.Errorf("replica %d got %q, want %q", i, g.data, want)
+		}
+		g.mu.Unlock()
+	}
+	if n := other.Load(); n != 0 {
+		t.Errorf("a handler of another signal name got %d signals", n)
+	}
+	c.expectNone()
 }

@@ -11,7 +11,8 @@
 // the inbox relay) or when an agent asks for one (Start). At most one draft
 // runs per conversation: a newer inbound message cancels the running draft
 // and starts a fresh one; an agent's reply (not a private note) or the
-// conversation being resolved cancels it. AI turned off for the workspace
+// conversation being resolved cancels it, on whichever replica of a
+// cluster it runs (cluster.go). AI turned off for the workspace
 // or for the contact is checked on every path before anything reaches a
 // model. Drafts run on a fixed pool of workers fed by a bounded queue, each
 // under a timeout, so a slow, down or garbage-speaking endpoint ends in
@@ -138,17 +139,23 @@ type Options struct {
 	ReplyRefresh time.Duration
 	// HTTPClient makes the model requests (default: one shared client).
 	HTTPClient *http.Client
+	// Signals, when set, carries cancellations between replicas (the
+	// hub; see cluster.go). Without it a cancellation reaches only the
+	// drafts of this replica.
+	Signals Signals
 }
 
 // Service runs draft replies. Create it with New, start its workers with
 // Run, and feed it with OnEvents and Start.
 type Service struct {
-	st   Store
-	pub  Publisher
-	log  *slog.Logger
-	opt  Options
-	jobs chan job
-	http *http.Client
+	st  Store
+	pub Publisher
+	log *slog.Logger
+	// origin tells this service's signals from other replicas'.
+	origin string
+	opt    Options
+	jobs   chan job
+	http   *http.Client
 	// summaries are the resolved conversations waiting for their summary
 	// (summary.go), bounded by Options.Queue.
 	summaries chan convKey
@@ -219,7 +226,7 @@ func New(st Store, pub Publisher, opt Options) *Service {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	return &Service{
-		st: st, pub: pub, log: opt.Logger, opt: opt, http: hc, summaries: make(chan convKey, opt.Queue),
+		st: st, pub: pub, log: opt.Logger, opt: opt, origin: newOrigin(), http: hc, summaries: make(chan convKey, opt.Queue),
 		jobs:    make(chan job, opt.Queue),
 		convs:   make(map[convKey]*convState),
 		indexes: make(map[int64]*cachedIndex),
@@ -231,6 +238,7 @@ func New(st Store, pub Publisher, opt Options) *Service {
 // has. Drafts still queued are dropped; Start and OnEvents do nothing
 // after Run returns.
 func (s *Service) Run(ctx context.Context) {
+	s.listen(ctx)
 	var wg sync.WaitGroup
 	for range s.opt.Workers {
 		wg.Go(func() {
@@ -310,29 +318,25 @@ func (s *Service) Start(ctx context.Context, workspaceID, conversationID int64) 
 	return s.trigger(convKey{workspaceID, conversationID}, 0, time.Time{}, true)
 }
 
-// Cancel cancels the conversation's running or queued draft, if any; the
-// running one ends with draft.failed, reason canceled.
+// Cancel cancels the conversation's running or queued draft, if any, on
+// every replica; the running one ends with draft.failed, reason canceled.
 func (s *Service) Cancel(workspaceID, conversationID int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c, ok := s.convs[convKey{workspaceID, conversationID}]; ok {
-		c.gen++
-		if c.cancel != nil {
-			c.cancel()
-		}
-	}
+	s.cancelConversation(convKey{workspaceID, conversationID}, 0)
+	s.broadcast(cancelSignal{Workspace: workspaceID, Conversation: conversationID})
 }
 
 // CancelWorkspace cancels every draft of the workspace, queued or
-// running: AI was turned off for it.
+// running, on every replica: AI was turned off for it.
 func (s *Service) CancelWorkspace(workspaceID int64) {
 	s.cancelWhere(func(k convKey, _ *convState) bool { return k.workspace == workspaceID })
+	s.broadcast(cancelSignal{Workspace: workspaceID})
 }
 
 // CancelContact cancels every draft of the contact's conversations, queued
-// or running: AI was turned off for them.
+// or running, on every replica: AI was turned off for them.
 func (s *Service) CancelContact(workspaceID, contactID int64) {
 	s.cancelWhere(func(k convKey, c *convState) bool { return k.workspace == workspaceID && c.contact == contactID })
+	s.broadcast(cancelSignal{Workspace: workspaceID, Contact: contactID})
 }
 
 func (s *Service) cancelWhere(match func(convKey, *convState) bool) {
@@ -348,10 +352,20 @@ func (s *Service) cancelWhere(match func(convKey, *convState) bool) {
 	}
 }
 
-// trigger queues a draft of key's conversation as its newest generation.
-// A message id at or below the last one seen (the relay publishes at least
-// once) is ignored.
+// trigger queues a draft of key's conversation as its newest generation,
+// and cancels the conversation's draft on the other replicas. A message
+// id at or below the last one seen (the relay publishes at least once) is
+// ignored.
 func (s *Service) trigger(key convKey, messageID int64, at time.Time, requested bool) (string, error) {
+	id, err := s.queue(key, messageID, at, requested)
+	if id != "" {
+		s.broadcast(cancelSignal{Workspace: key.workspace, Conversation: key.conversation, Inbound: messageID})
+	}
+	return id, err
+}
+
+// queue is trigger on this replica.
+func (s *Service) queue(key convKey, messageID int64, at time.Time, requested bool) (string, error) {
 	id := newDraftID()
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -172,10 +172,17 @@ type rig struct {
 const fakeURL = "fake"
 
 func newRig(t testing.TB, st store.Store, opt drafts.Options) *rig {
+	return newReplicaRig(t, st, nil, opt)
+}
+
+// newReplicaRig is newRig with the hub on broker (nil: in-process), for
+// replicas of one cluster sharing st.
+func newReplicaRig(t testing.TB, st store.Store, broker hub.Broker, opt drafts.Options) *rig {
 	t.Helper()
 	static, _ := hub.NewStaticApps()
-	h, err := hub.New(hub.Options{Apps: &inbox.Apps{Static: static, Workspaces: st}})
+	h, err := hub.New(hub.Options{Apps: &inbox.Apps{Static: static, Workspaces: st}, Broker: broker})
 	must(t, err)
+	opt.Signals = h
 	srv := httptest.NewServer(h)
 	box, err := secretbox.New([]byte(strings.Repeat("k", secretbox.KeySize)))
 	must(t, err)
