@@ -194,7 +194,13 @@ func newReplicaRig(t testing.TB, st store.Store, broker hub.Broker, opt drafts.O
 		opt.Default.BaseURL = r.fake.URL()
 	}
 	r.svc = drafts.New(st, r.rec, opt)
-	r.relay = inbox.NewRelay(st, h, inbox.RelayOptions{Interval: 20 * time.Millisecond, OnEvents: r.svc.OnEvents})
+	relayOpts := inbox.RelayOptions{Interval: 20 * time.Millisecond, OnEvents: r.svc.OnEvents}
+	if broker != nil {
+		// Replicas publish only what they commit (and are notified of):
+		// no sweep picks up another replica's commits.
+		relayOpts.Leader = func() bool { return false }
+	}
+	r.relay = inbox.NewRelay(st, h, relayOpts)
 	c, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { r.svc.Run(c) })
