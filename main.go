@@ -231,8 +231,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Logger: log, Box: box, Metrics: aiMetrics,
 		Default: drafts.Endpoint{BaseURL: cfg.AIBaseURL, APIKey: cfg.AIAPIKey, Model: cfg.AIModel},
 		Workers: cfg.AIMaxConcurrentDrafts, Queue: cfg.AIDraftQueue, Timeout: cfg.AIDraftTimeout,
-	})
 		Signals: h,
+	})
 	relayOpts.OnEvents = drafter.OnEvents
 	relay := inbox.NewRelay(st, h, relayOpts)
 	// The retention job deletes what each workspace's retention settings

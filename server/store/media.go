@@ -32,11 +32,12 @@ const (
 	MaxMediaCaption     = 4 << 10
 )
 
-// NewMedia is one attachment of an inbound message, created with it by
-// CreateMessage and downloaded later.
+// NewMedia is one attachment of a message, created with it by
+// CreateMessage: an inbound message's, downloaded later, or an agent's
+// upload for an outbound message, in the blob store already (Stored).
 type NewMedia struct {
 	// Provider picks the fetcher that downloads it: "whatsapp", "twilio",
-	// "messenger", "instagram".
+	// "messenger", "instagram"; ProviderUpload for an agent's upload.
 	Provider string
 	// Source is what the fetcher needs, as a JSON object: the provider's
 	// media id, or the URL to fetch.
@@ -46,7 +47,13 @@ type NewMedia struct {
 	MimeType string
 	Filename string
 	Caption  string
+	// Stored is the blob of an outbound attachment, which starts stored;
+	// nil for an inbound one, which starts pending.
+	Stored *StoredBlob
 }
+
+// ProviderUpload is the NewMedia.Provider of an agent's upload.
+const ProviderUpload = "upload"
 
 func (nm *NewMedia) normalize(i int) error {
 	field := func(name string) string { return fmt.Sprintf("media[%d].%s", i, name) }
@@ -71,21 +78,31 @@ func (nm *NewMedia) normalize(i int) error {
 // MaxMediaPerMessage bounds NewMessage.Media.
 const MaxMediaPerMessage = 20
 
-// normalizeMedia checks a message's media: only inbound messages carry
-// media to download.
+// normalizeMedia checks a message's media: an inbound message's are to
+// download; an outbound one's are uploads, stored already, and make it a
+// media message that is queued for sending.
 func normalizeMedia(m *NewMessage) error {
 	if len(m.Media) == 0 {
+		if m.Direction == DirectionOut && m.Type == TypeMedia {
+			return Invalid("media", "a media message needs an attachment")
+		}
 		return nil
-	}
-	if m.Direction != DirectionIn {
-		return Invalid("media", "only an inbound message has media to download")
 	}
 	if len(m.Media) > MaxMediaPerMessage {
 		return Invalid("media", "more than %d items", MaxMediaPerMessage)
 	}
 	for i := range m.Media {
-		if err := m.Media[i].normalize(i); err != nil {
+		nm := &m.Media[i]
+		if err := nm.normalize(i); err != nil {
 			return err
+		}
+		switch {
+		case m.Direction == DirectionIn && nm.Stored != nil:
+			return Invalid(fmt.Sprintf("media[%d]", i), "an inbound message's media is downloaded, not uploaded")
+		case m.Direction == DirectionOut && (nm.Stored == nil || nm.Stored.Key == "" || nm.Provider != ProviderUpload):
+			return Invalid(fmt.Sprintf("media[%d]", i), "an outbound message's media is an upload, stored already")
+		case m.Direction == DirectionOut && (m.Type != TypeMedia || m.Sent):
+			return Invalid("type", "an outbound message with attachments is a media message, queued for sending")
 		}
 	}
 	return nil

@@ -80,8 +80,8 @@ type Message struct {
 	Error             string          `json:"error,omitempty"`
 	AIAssisted        bool            `json:"ai_assisted"`
 	Mentions          []int64         `json:"mentions,omitempty"`
-	// Media are the message's inbound attachments and where their
-	// download is, oldest first.
+	// Media are the message's attachments, oldest first: a customer's,
+	// with where their download is, or an agent's uploads (stored).
 	Media     []MediaRef `json:"media,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
@@ -117,7 +117,9 @@ type NewMessage struct {
 	// Mentions are agents @mentioned in a note.
 	Mentions []int64
 	// Media are an inbound message's attachments to download into the
-	// blob store; they are stored with the message, in its transaction.
+	// blob store, or an outbound media message's uploads (NewMedia.Stored,
+	// at most MaxOutboundAttachments of the inbox's kind); they are
+	// stored with the message, in its transaction.
 	Media []NewMedia
 	// Sent records an outbound message the business already sent outside
 	// Switchboard (a provider's echo of a reply written in another tool):

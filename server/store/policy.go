@@ -41,7 +41,32 @@ const (
 	// CodeUnsupported: the channel cannot carry this type of message
 	// (a template anywhere but WhatsApp).
 	CodeUnsupported = "unsupported_message_type"
+	// CodeTooManyAttachments: the channel carries fewer attachments in
+	// one message (MaxOutboundAttachments).
+	CodeTooManyAttachments = "too_many_attachments"
 )
+
+// MaxOutboundAttachments is how many attachments one outbound message may
+// carry through an inbox of kind: WhatsApp, Messenger and Instagram send
+// one file per message; an MMS carries up to 10 (Twilio's MediaUrl
+// limit), and so does the API channel's webhook.
+func MaxOutboundAttachments(kind InboxKind) int {
+	switch kind {
+	case InboxSMS, InboxAPI:
+		return 10
+	}
+	return 1
+}
+
+// CheckAttachments reports whether an outbound message with n attachments
+// may go through an inbox of kind.
+func CheckAttachments(kind InboxKind, n int) error {
+	if max := MaxOutboundAttachments(kind); n > max {
+		return &PolicyError{Code: CodeTooManyAttachments, Message: fmt.Sprintf(
+			"%s sends at most %d attachment(s) in one message; send the others in messages of their own", kindTitle(kind), max)}
+	}
+	return nil
+}
 
 // PolicyError is an outbound message the channel's rules forbid, with a
 // stable Code for clients and a Message an agent can act on. The API

@@ -23,13 +23,19 @@ func scanMedia(row pgx.Row) (store.Media, error) {
 	return md, err
 }
 
-// insertMedia stores a new message's media as pending downloads, due now.
+// insertMedia stores a new message's media: inbound ones as pending
+// downloads, due now, and uploads as stored.
 func insertMedia(ctx context.Context, tx pgx.Tx, workspaceID, messageID, inboxID int64, media []store.NewMedia, now time.Time) error {
 	for _, md := range media {
+		state, blob := store.MediaPending, store.StoredBlob{}
+		if md.Stored != nil {
+			state, blob = store.MediaStored, *md.Stored
+		}
 		if _, err := tx.Exec(ctx, `INSERT INTO media (workspace_id, message_id, inbox_id, provider, source, mime_type, filename, caption,
-				next_attempt_at, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)`,
-			workspaceID, messageID, inboxID, md.Provider, string(md.Source), md.MimeType, md.Filename, md.Caption, now); err != nil {
+				state, blob_key, size, sha256, next_attempt_at, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $13)`,
+			workspaceID, messageID, inboxID, md.Provider, string(md.Source), md.MimeType, md.Filename, md.Caption,
+			state, blob.Key, blob.Size, blob.SHA256, now); err != nil {
 			return fmt.Errorf("insert media: %w", err)
 		}
 	}

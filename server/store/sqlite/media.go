@@ -45,14 +45,19 @@ func mediaRefs(raw string) ([]store.MediaRef, error) {
 	return refs, nil
 }
 
-// insertMedia stores a new message's media as pending downloads, due now.
+// insertMedia stores a new message's media: inbound ones as pending
+// downloads, due now, and uploads as stored.
 func insertMedia(ctx context.Context, tx *sql.Tx, workspaceID, messageID, inboxID int64, media []store.NewMedia, now time.Time) error {
 	for _, md := range media {
+		state, blob := store.MediaPending, store.StoredBlob{}
+		if md.Stored != nil {
+			state, blob = store.MediaStored, *md.Stored
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO media (workspace_id, message_id, inbox_id, provider, source, mime_type, filename, caption,
-				next_attempt_at, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				state, blob_key, size, sha256, next_attempt_at, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			workspaceID, messageID, inboxID, md.Provider, string(md.Source), md.MimeType, md.Filename, md.Caption,
-			micros(now), micros(now), micros(now)); err != nil {
+			state, blob.Key, blob.Size, blob.SHA256, micros(now), micros(now), micros(now)); err != nil {
 			return fmt.Errorf("insert media: %w", err)
 		}
 	}

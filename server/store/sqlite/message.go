@@ -110,7 +110,7 @@ func (s *Store) CreateMessage(ctx context.Context, workspaceID int64, nm store.N
 		}
 		now := store.Now()
 		if status == store.DeliveryQueued {
-			if err := checkOutbound(ctx, tx, workspaceID, c, nm.Type, now); err != nil {
+			if err := checkOutbound(ctx, tx, workspaceID, c, nm.Type, len(nm.Media), now); err != nil {
 				return err
 			}
 		}
@@ -167,9 +167,10 @@ func (s *Store) CreateMessage(ctx context.Context, workspaceID int64, nm store.N
 	return out, nil
 }
 
-// checkOutbound applies store.CheckOutbound to a message about to be
-// queued in conversation c.
-func checkOutbound(ctx context.Context, q queryer, workspaceID int64, c store.Conversation, typ store.MessageType, now time.Time) error {
+// checkOutbound applies store.CheckAttachments and store.CheckOutbound
+// to a message with attachments media items about to be queued in
+// conversation c.
+func checkOutbound(ctx context.Context, q queryer, workspaceID int64, c store.Conversation, typ store.MessageType, attachments int, now time.Time) error {
 	var (
 		kind     store.InboxKind
 		optedOut sql.NullInt64
@@ -178,6 +179,9 @@ func checkOutbound(ctx context.Context, q queryer, workspaceID int64, c store.Co
 		WHERE i.workspace_id = ? AND i.id = ?`, c.ContactID, workspaceID, c.InboxID).Scan(&kind, &optedOut)
 	if err != nil {
 		return fmt.Errorf("read messaging policy: %w", err)
+	}
+	if err := store.CheckAttachments(kind, attachments); err != nil {
+		return err
 	}
 	return store.CheckOutbound(kind, typ, fromNullMicros(optedOut), c.LastInboundAt, now)
 }

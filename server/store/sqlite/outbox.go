@@ -205,7 +205,7 @@ func (s *Store) RequeueMessage(ctx context.Context, workspaceID, messageID int64
 		if err != nil {
 			return err
 		}
-		if err := checkOutbound(ctx, tx, workspaceID, fc, failed.Type, now); err != nil {
+		if err := checkOutbound(ctx, tx, workspaceID, fc, failed.Type, len(failed.Media), now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE messages SET status = 'queued', error = '', provider_message_id = NULL, updated_at = ?

@@ -73,6 +73,7 @@ func Run(t *testing.T, open Opener) {
 		{"IdempotencyKey", testIdempotencyKey},
 		{"MessageStatus", testMessageStatus},
 		{"Media", testMedia},
+		{"OutboundMedia", testOutboundMedia},
 		{"MediaClaim", testMediaClaim},
 		{"MediaRetry", testMediaRetry},
 		{"MediaClaimConcurrent", testMediaClaimConcurrent},
