@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboard-inbox/switchboard/server/api"
 	"github.com/switchboard-inbox/switchboard/server/channels/apichannel"
+	"github.com/switchboard-inbox/switchboard/server/channels/connector"
 	"github.com/switchboard-inbox/switchboard/server/channels/messenger"
 	"github.com/switchboard-inbox/switchboard/server/channels/outbox"
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
@@ -37,6 +38,9 @@ type connectorDeps struct {
 	// signed (Twilio signs the full URL it requested).
 	publicURL  string
 	trustProxy bool
+	// attachments gives the senders agents' uploads: their bytes and
+	// signed public links to them (nil: no media is sent).
+	attachments connector.Attachments
 }
 
 // channelConnector is one channel connector as serve and the CLI use it:
@@ -62,7 +66,7 @@ var connectors = []channelConnector{
 			return whatsapp.New(whatsapp.Options{Store: d.store, Box: d.box, Logger: d.log, OnCommit: d.onCommit, MaxBodyBytes: d.maxBody})
 		},
 		sender: func(d connectorDeps) outbox.Sender {
-			return whatsapp.NewSender(whatsapp.SenderOptions{Store: d.store, Box: d.box})
+			return whatsapp.NewSender(whatsapp.SenderOptions{Store: d.store, Box: d.box, Attachments: d.attachments})
 		},
 		seal:        whatsapp.SealConfig,
 		runSimulate: whatsapp.RunSimulate,
@@ -73,7 +77,7 @@ var connectors = []channelConnector{
 			return apichannel.New(apichannel.Options{Store: d.store, Box: d.box, Logger: d.log, OnCommit: d.onCommit})
 		},
 		sender: func(d connectorDeps) outbox.Sender {
-			return apichannel.NewSender(apichannel.SenderOptions{Store: d.store, Box: d.box})
+			return apichannel.NewSender(apichannel.SenderOptions{Store: d.store, Box: d.box, Attachments: d.attachments})
 		},
 		seal:        apichannel.SealConfig,
 		runSimulate: apichannel.RunSimulate,
@@ -85,7 +89,7 @@ var connectors = []channelConnector{
 				PublicURL: d.publicURL, TrustProxy: d.trustProxy})
 		},
 		sender: func(d connectorDeps) outbox.Sender {
-			return twilio.NewSender(twilio.SenderOptions{Store: d.store, Box: d.box, PublicURL: d.publicURL})
+			return twilio.NewSender(twilio.SenderOptions{Store: d.store, Box: d.box, PublicURL: d.publicURL, Attachments: d.attachments})
 		},
 		seal:        twilio.SealConfig,
 		runSimulate: twilio.RunSimulate,
@@ -103,7 +107,7 @@ func messengerConnector(kind store.InboxKind, name, path string, simulate func(c
 			return messenger.New(messenger.Options{Kind: kind, Store: d.store, Box: d.box, Logger: d.log, OnCommit: d.onCommit, MaxBodyBytes: d.maxBody})
 		},
 		sender: func(d connectorDeps) outbox.Sender {
-			return messenger.NewSender(messenger.SenderOptions{Store: d.store, Box: d.box})
+			return messenger.NewSender(messenger.SenderOptions{Store: d.store, Box: d.box, Attachments: d.attachments})
 		},
 		seal: func(box *secretbox.Box, inboxID int64, config json.RawMessage) (json.RawMessage, []byte, error) {
 			return messenger.SealConfigFor(box, kind, inboxID, config)

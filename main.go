@@ -247,6 +247,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	stopDrainer := func() {}
 	deps := connectorDeps{store: st, box: box, log: log, onCommit: relay.Notify, maxBody: cfg.MaxRequestBytes,
 		publicURL: cfg.PublicURL, trustProxy: cfg.TrustProxy}
+	// Agents' attachments reach the senders through this: their bytes,
+	// or signed links the providers fetch from /media/public/.
+	attachments := media.NewAttachments(media.AttachmentOptions{Store: st, Blobs: blobs, PublicURL: cfg.PublicURL,
+		SecretKey: cfg.SecretKey, Logger: log})
+	deps.attachments = attachments
 	if drainer := newDrainer(cfg, deps); drainer != nil {
 		onCommit = func(workspaceID int64) {
 			relay.Notify(workspaceID)
@@ -283,12 +288,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				Sessions:        signIn,
 				Connectors:      apiConnectors(box),
 				Media:           blobs,
+				MaxUploadBytes:  cfg.MediaMaxBytes,
 				AI:              drafter,
 				Retention:       reaper,
 			}),
 			PusherAuth:     api.NewPusherAuth(st, api.Options{Logger: log, Sessions: signIn}),
 			PusherUserAuth: api.NewPusherUserAuth(st, api.Options{Logger: log, Sessions: signIn}),
 			Channels:       channelsHandler(deps),
+			PublicMedia:    attachments.Handler(),
 			Auth:           signIn,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -46,6 +46,9 @@ type Options struct {
 	// /channels/; nil serves none. Providers sign their own requests, so
 	// sign-in does not guard it.
 	Channels http.Handler
+	// PublicMedia serves the signed links to agents' attachments that
+	// providers fetch (server/media.PublicPath); no session or token.
+	PublicMedia http.Handler
 	// Auth is browser sign-in (server/auth), served under /auth/. It
 	// also guards the API and the two Pusher endpoints above, so a
 	// signed-in browser may use them with its session cookie. Nil serves
@@ -92,6 +95,9 @@ func New(opts Options) http.Handler {
 	}
 	if opts.Channels != nil {
 		mux.Handle("/channels/", opts.Channels)
+	}
+	if opts.PublicMedia != nil {
+		mux.Handle("/media/public/", opts.PublicMedia)
 	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

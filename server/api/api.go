@@ -18,7 +18,7 @@
 //	DELETE /api/v1/conversations/{id}/labels/{label}
 //	POST   /api/v1/conversations/{id}/read             204
 //	GET    /api/v1/conversations/{id}/messages         newest first, cursor pages
-//	POST   /api/v1/conversations/{id}/messages         {"body","type","mentions"}, Idempotency-Key
+//	POST   /api/v1/conversations/{id}/messages         {"body","type","mentions"}, Idempotency-Key; files: multipart/form-data
 //	POST   /api/v1/messages/{id}/retry                 a failed reply queued again; 409 not_retryable otherwise
 //	GET    /api/v1/media/{id}                          a stored media item's bytes; 409 media_not_ready, 410 media_failed
 //	GET    /api/v1/contacts?q=&cursor=&limit=          newest first, cursor pages, q full-text
@@ -102,6 +102,7 @@ import (
 	"strings"
 
 	"github.com/switchboard-inbox/switchboard/server/access"
+	"github.com/switchboard-inbox/switchboard/server/media"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
 
@@ -136,9 +137,13 @@ type Options struct {
 	// Connectors are the channel connectors inboxes can be created and
 	// configured for, by kind; a kind without one answers 503.
 	Connectors map[store.InboxKind]Connector
-	// Media is the blob store GET /media/{id} serves stored media from;
-	// nil answers 503 unavailable.
+	// Media is the blob store GET /media/{id} serves stored media from
+	// and agents' attachments are put into; nil answers both 503
+	// unavailable.
 	Media MediaBlobs
+	// MaxUploadBytes bounds one attachment an agent sends;
+	// media.DefaultMaxBytes when zero. A larger one is 413.
+	MaxUploadBytes int64
 	// AI is the drafts service; nil answers the draft endpoint and
 	// setting an API key with 503 ai_unavailable.
 	AI AI
@@ -167,6 +172,7 @@ type handler struct {
 	sessions        Sessions
 	ai              AI
 	blobs           MediaBlobs
+	maxUpload       int64
 	retention       Retention
 }
 
@@ -356,6 +362,10 @@ func newHandler(st store.Store, opts Options) *handler {
 		h.maxBody = DefaultMaxBodyBytes
 	}
 	h.blobs = opts.Media
+	h.maxUpload = opts.MaxUploadBytes
+	if h.maxUpload <= 0 {
+		h.maxUpload = media.DefaultMaxBytes
+	}
 	h.retention = opts.Retention
 	return h
 }

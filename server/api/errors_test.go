@@ -49,7 +49,7 @@ func TestBadRequests(t *testing.T) {
 			{"unknown field", "PATCH", conv, `{"colour":"red"}`, nil, 400, "unknown_field", "colour"},
 			{"empty label", "POST", conv + "/labels", `{"label":"  "}`, nil, 400, "invalid", "label"},
 			{"empty message", "POST", conv + "/messages", `{"body":" "}`, nil, 400, "invalid", "body"},
-			{"media message", "POST", conv + "/messages", `{"body":"x","type":"media"}`, nil, 400, "invalid", "type"},
+			{"media message without a file", "POST", conv + "/messages", `{"body":"x","type":"media"}`, nil, 400, "invalid", "file"},
 			{"mentions in a reply", "POST", conv + "/messages", fmt.Sprintf(`{"body":"x","mentions":[%d]}`, a.agent.ID), nil, 400, "invalid", "mentions"},
 			{"keys disagree", "POST", conv + "/messages", `{"body":"x","idempotency_key":"a"}`, []string{"Idempotency-Key", "b"}, 400, "invalid", "idempotency_key"},
 			{"limit zero", "GET", "/api/v1/conversations?limit=0", "", nil, 400, "invalid", "limit"},

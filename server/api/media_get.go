@@ -16,10 +16,13 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
 
-// MediaBlobs is what GET /api/v1/media/{id} reads media bytes from
-// (server/media.Blobs).
+// MediaBlobs is the blob store (server/media.Blobs): GET
+// /api/v1/media/{id} reads media bytes from it, and agents' attachments
+// are put into it (message_upload.go).
 type MediaBlobs interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
+	Put(ctx context.Context, r io.Reader, limit int64) (media.Blob, error)
+	Delete(ctx context.Context, key string) error
 }
 
 // mediaMaxAge is how long a browser may keep a media item: stored media

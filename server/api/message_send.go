@@ -25,7 +25,9 @@ type sendRequest struct {
 // sendMessage serves POST /api/v1/conversations/{id}/messages: a reply
 // (type text, queued for delivery through the outbox), a WhatsApp
 // template (type template, allowed outside the 24-hour window) or a
-// private note (type note, with mentions), written by the calling agent.
+// private note (type note, with mentions), or an agent's files (type
+// media, multipart/form-data: see message_upload.go), written by the
+// calling agent.
 // A reply the channel's rules forbid (window closed, contact opted out)
 // is 422 with the rule's code. A new message
 // answers 201; a send whose idempotency key (header or body) was seen
@@ -36,11 +38,30 @@ func (h *handler) sendMessage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	var req sendRequest
-	if err := h.decodeBody(w, r, &req); err != nil {
+	var (
+		req sendRequest
+		up  upload
+	)
+	if isMultipart(r) {
+		if up, err = h.decodeUpload(w, r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		req = up.req
+		if req.Type == "" && len(up.media) > 0 {
+			req.Type = store.TypeMedia
+		}
+	} else if err := h.decodeBody(w, r, &req); err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	// The files are kept only by the new message that names them.
+	keep := false
+	defer func() {
+		if !keep {
+			h.discard(r.Context(), up)
+		}
+	}()
 	key := r.Header.Get(IdempotencyKeyHeader)
 	switch {
 	case key == "":
@@ -59,6 +80,15 @@ func (h *handler) sendMessage(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, invalid("template", "only a template message has one"))
 			return
 		}
+		if len(up.media) > 0 {
+			h.fail(w, r, invalid("type", "a message with files is a media message"))
+			return
+		}
+	case store.TypeMedia:
+		if len(up.media) == 0 {
+			h.fail(w, r, invalid("file", "a media message needs a file, sent as multipart/form-data"))
+			return
+		}
 	case store.TypeTemplate:
 		if req.Body != "" {
 			h.fail(w, r, invalid("body", "a template message's text is the template's; send parameters instead"))
@@ -69,7 +99,7 @@ func (h *handler) sendMessage(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	default:
-		h.fail(w, r, invalid("type", "must be text, note or template"))
+		h.fail(w, r, invalid("type", "must be text, note, template or media"))
 		return
 	}
 	p := principal(r)
@@ -84,12 +114,14 @@ func (h *handler) sendMessage(w http.ResponseWriter, r *http.Request) {
 		IdempotencyKey: key,
 		Mentions:       req.Mentions,
 		AIAssisted:     req.AIAssisted || req.DraftID != "",
+		Media:          up.media,
 	})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	if !created.Duplicate {
+		keep = true
 		writeJSON(w, http.StatusCreated, created.Message)
 		return
 	}

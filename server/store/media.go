@@ -83,7 +83,9 @@ const MaxMediaPerMessage = 20
 // media message that is queued for sending.
 func normalizeMedia(m *NewMessage) error {
 	if len(m.Media) == 0 {
-		if m.Direction == DirectionOut && m.Type == TypeMedia {
+		// A provider's echo of media sent elsewhere (Sent) has nothing
+		// here to attach.
+		if m.Direction == DirectionOut && m.Type == TypeMedia && !m.Sent {
 			return Invalid("media", "a media message needs an attachment")
 		}
 		return nil

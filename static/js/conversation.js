@@ -93,6 +93,7 @@ export async function open(id) {
     typers: new Map(), // user id → {name, mode, until}
     mode: 'reply',
     mentions: new Map(), // "@Name" → agent id
+    attachments: [], // Files to send with the reply
     lastTypingSent: 0,
     typingIdle: null,
     presenceName: `presence-conversation-${id}`,
@@ -492,16 +493,65 @@ function composer() {
   });
   e.suggest = h('ul.suggest#suggestions', { role: 'listbox', 'aria-label': 'Suggestions', hidden: true });
   e.send = h('button.primary', { type: 'submit' }, 'Send');
+  // Files go with a reply (not a note), as a media message.
+  e.files = h('input.visually-hidden#composer-files', {
+    type: 'file', multiple: true, tabindex: '-1', 'aria-label': 'Files to attach',
+    onchange: () => { addFiles([...e.files.files]); e.files.value = ''; },
+  });
+  e.attach = h('button.small-button.attach', {
+    type: 'button', title: 'Attach files', 'aria-label': 'Attach files', onclick: () => e.files.click(),
+  }, 'Attach');
+  e.chips = h('ul.attachments', { 'aria-label': 'Attachments', hidden: true });
   e.suggestReply = h('button.small-button.suggest-reply', { type: 'button', hidden: !state.features.drafts, onclick: suggestReply }, 'Suggest reply');
   e.form = h('form.composer', { onsubmit: (ev) => { ev.preventDefault(); send(); }, 'aria-label': 'Composer' },
     h('div.mode-switch', { role: 'radiogroup', 'aria-label': 'Message type' }, modeButton('reply', 'Reply'), modeButton('note', 'Private note')),
     h('label.visually-hidden', { for: 'composer-input' }, 'Message'),
     e.suggest,
     e.input,
+    e.chips,
+    e.files,
     h('div.composer-foot',
       h('span.muted.small.hint', 'Enter to send · Shift+Enter for a new line'),
-      h('div.composer-actions', e.suggestReply, e.send)));
+      h('div.composer-actions', e.attach, e.suggestReply, e.send)));
   return e.form;
+}
+
+// maxFiles is the most files the conversation's channel takes in one
+// message (the server's store.MaxOutboundAttachments).
+function maxFiles() {
+  const kind = inboxKind(view.conv.inbox_id);
+  return kind === 'sms' || kind === 'api' ? 10 : 1;
+}
+
+/** addFiles adds chosen files to the reply, as many as the channel takes. */
+function addFiles(files) {
+  const v = view;
+  if (!v?.els || !files.length) return;
+  const room = maxFiles() - v.attachments.length;
+  if (files.length > room) {
+    emit('toast', maxFiles() === 1 ? 'This channel sends one file per message.' : `This channel sends at most ${maxFiles()} files per message.`);
+  }
+  v.attachments.push(...files.slice(0, Math.max(room, 0)));
+  renderAttachments();
+}
+
+function renderAttachments() {
+  const v = view;
+  const e = v.els;
+  e.chips.replaceChildren(...v.attachments.map((f, i) => h('li.attachment-chip',
+    h('span.attachment-name', f.name || 'file'),
+    h('span.muted.small', ` ${formatSize(f.size)}`),
+    h('button.link-button', {
+      type: 'button', 'aria-label': `Remove ${f.name || 'file'}`,
+      onclick: () => { v.attachments.splice(i, 1); renderAttachments(); },
+    }, '×'))));
+  e.chips.hidden = v.attachments.length === 0;
+}
+
+function formatSize(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1 << 20) return `${Math.round(n / 1024)} KB`;
+  return `${(n / (1 << 20)).toFixed(1)} MB`;
 }
 
 /** setMode switches the composer between reply and private note. */
@@ -526,27 +576,36 @@ export function focusComposer(mode = 'reply') {
 async function send() {
   const v = view;
   const body = v.els.input.value.trim();
-  if (!body) return;
-  const type = v.mode === 'note' ? 'note' : 'text';
-  if (type === 'text' && v.block) return; // the banner says why
+  const files = v.mode === 'note' ? [] : v.attachments;
+  if (!body && !files.length) return;
+  const type = v.mode === 'note' ? 'note' : files.length ? 'media' : 'text';
+  if (type !== 'note' && v.block) return; // the banner says why
   const mentions = type === 'note' ? [...new Set([...v.mentions].filter(([tag]) => body.includes(tag)).map(([, id]) => id))] : [];
   const req = { body, type };
   if (mentions.length) req.mentions = mentions;
-  if (type === 'text' && v.aiAssisted) {
+  if (type !== 'note' && v.aiAssisted) {
     req.ai_assisted = true;
     if (typeof v.aiAssisted === 'string') req.draft_id = v.aiAssisted;
+  }
+  let payload = req;
+  if (type === 'media') {
+    payload = new FormData();
+    for (const [k, val] of Object.entries(req)) payload.set(k, String(val));
+    for (const f of files) payload.append('file', f, f.name);
   }
   v.els.send.disabled = true;
   try {
     const m = await api(`conversations/${v.id}/messages`, {
       method: 'POST',
       headers: { 'Idempotency-Key': crypto.randomUUID() },
-      body: req,
+      body: payload,
     });
     if (view !== v) return;
     v.els.input.value = '';
     v.mentions.clear();
     v.aiAssisted = false;
+    v.attachments = [];
+    renderAttachments();
     stopTyping();
     upsertMessage(m);
     scrollToEnd();
@@ -590,6 +649,7 @@ function renderPolicy(force = false) {
   const replyOff = Boolean(block) && v.mode === 'reply';
   e.template.hidden = !(block?.template && v.mode === 'reply');
   e.input.disabled = replyOff;
+  e.attach.disabled = replyOff || v.mode === 'note';
   e.send.disabled = replyOff;
   e.suggestReply.hidden = !state.features.drafts || v.mode !== 'reply' || Boolean(block);
   e.form.classList.toggle('is-blocked', replyOff);

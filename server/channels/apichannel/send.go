@@ -47,6 +47,9 @@ type SenderOptions struct {
 	Client *http.Client
 	// Now stamps signatures; time.Now when nil.
 	Now func() time.Time
+	// Attachments makes the signed links a reply's attachments are sent
+	// as (server/media); nil sends no media.
+	Attachments connector.Attachments
 }
 
 // Sender posts outbound messages to an API inbox's webhook URL. It is the
@@ -115,6 +118,9 @@ type WebhookMessage struct {
 	Text      string            `json:"text"`
 	Type      store.MessageType `json:"type"`
 	CreatedAt time.Time         `json:"created_at"`
+	// Attachments are an agent's files, as links to this server that
+	// work for a day (the shape of an inbound message's attachments).
+	Attachments []Attachment `json:"attachments,omitempty"`
 }
 
 // WebhookContact is who the reply is for.
@@ -165,11 +171,22 @@ func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	var attachments []Attachment
+	for _, ref := range m.Media {
+		if s.opts.Attachments == nil {
+			return "", permanent("this server cannot send attachments (no media store)")
+		}
+		u, err := s.opts.Attachments.URL(m.WorkspaceID, ref)
+		if err != nil {
+			return "", permanent("%v", err)
+		}
+		attachments = append(attachments, Attachment{URL: u, ContentType: ref.MimeType, Filename: ref.Filename})
+	}
 	body, err := json.Marshal(WebhookEvent{
 		Event:          EventMessageCreated,
 		InboxID:        m.InboxID,
 		ConversationID: m.ConversationID,
-		Message:        WebhookMessage{ID: m.ID, Text: m.Body, Type: m.Type, CreatedAt: m.CreatedAt.UTC()},
+		Message:        WebhookMessage{ID: m.ID, Text: m.Body, Type: m.Type, CreatedAt: m.CreatedAt.UTC(), Attachments: attachments},
 		Contact:        contact,
 	})
 	if err != nil {

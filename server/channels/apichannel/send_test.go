@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -165,7 +166,7 @@ func TestSenderRequest(t *testing.T) {
 		t.Errorf("created_at %s, want %s", got.Message.CreatedAt, want.Message.CreatedAt)
 	}
 	got.Message.CreatedAt = want.Message.CreatedAt
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("body %s\n got %+v\nwant %+v", r.Body, got, want)
 	}
 	// The documented field names, as a receiver in another language

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-inbox/switchboard/server/channels/connector"
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
@@ -53,6 +54,9 @@ type SenderOptions struct {
 	// Client sends the requests; its own timeout is not relied on, the
 	// caller's context bounds each send.
 	Client *http.Client
+	// Attachments makes the signed public links Meta fetches agents'
+	// attachments from (server/media); nil sends no media.
+	Attachments connector.Attachments
 	// Now is the clock the messaging window is judged by; time.Now when
 	// nil.
 	Now func() time.Time
@@ -137,11 +141,33 @@ type sendRequest struct {
 	Recipient struct {
 		ID string `json:"id"`
 	} `json:"recipient"`
-	MessagingType string `json:"messaging_type"`
-	Tag           string `json:"tag,omitempty"`
-	Message       struct {
-		Text string `json:"text"`
-	} `json:"message"`
+	MessagingType string      `json:"messaging_type"`
+	Tag           string      `json:"tag,omitempty"`
+	Message       sendMessage `json:"message"`
+}
+
+// sendMessage is the Send API's message: a text or one attachment.
+type sendMessage struct {
+	Text       string      `json:"text,omitempty"`
+	Attachment *attachment `json:"attachment,omitempty"`
+}
+
+// attachment is an attachment Meta fetches from a URL.
+type attachment struct {
+	Type    string `json:"type"`
+	Payload struct {
+		URL        string `json:"url"`
+		IsReusable bool   `json:"is_reusable"`
+	} `json:"payload"`
+}
+
+// attachmentType is the Send API's attachment type for a MIME type.
+func attachmentType(mimeType string) string {
+	switch mt, _, _ := strings.Cut(strings.ToLower(mimeType), "/"); mt {
+	case "image", "video", "audio":
+		return mt
+	}
+	return "file"
 }
 
 type sendResponse struct {
@@ -170,8 +196,29 @@ func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
 	if in.Kind != store.InboxMessenger && in.Kind != store.InboxInstagram {
 		return "", permanent(name, "inbox %d is a %s inbox, not Messenger or Instagram", in.ID, in.Kind)
 	}
-	if m.Type != store.TypeText {
-		return "", permanent(name, "%s messages cannot be sent yet; only text", m.Type)
+	if m.Type != store.TypeText && m.Type != store.TypeMedia {
+		return "", permanent(name, "%s messages cannot be sent to %s", m.Type, name)
+	}
+	// Meta fetches an attachment from a signed link to this server; the
+	// message's text, if any, follows as a message of its own.
+	if m.Type == store.TypeMedia && len(m.Media) == 0 {
+		return "", permanent(name, "the media message has no attachment")
+	}
+	var parts []sendMessage
+	for _, ref := range m.Media {
+		if s.opts.Attachments == nil {
+			return "", permanent(name, "this server cannot send attachments (no media store)")
+		}
+		u, err := s.opts.Attachments.URL(m.WorkspaceID, ref)
+		if err != nil {
+			return "", permanent(name, "%v", err)
+		}
+		a := &attachment{Type: attachmentType(ref.MimeType)}
+		a.Payload.URL = u
+		parts = append(parts, sendMessage{Attachment: a})
+	}
+	if m.Body != "" || len(parts) == 0 {
+		parts = append(parts, sendMessage{Text: m.Body})
 	}
 	cfg, err := Open(s.opts.Box, in)
 	switch {
@@ -210,7 +257,18 @@ func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
 		return "", err
 	}
 	req.Recipient.ID = to
-	req.Message.Text = m.Body
+	var mid string
+	for _, part := range parts {
+		req.Message = part
+		if mid, err = s.post(ctx, name, senderID, cfg.PageAccessToken, req); err != nil {
+			return "", err
+		}
+	}
+	return mid, nil
+}
+
+// post sends one Send API request and returns Meta's mid for it.
+func (s *Sender) post(ctx context.Context, name, senderID, token string, req sendRequest) (string, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return "", fmt.Errorf("messenger send: encode: %w", err)
@@ -220,7 +278,7 @@ func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("messenger send: %w", err)
 	}
-	hr.Header.Set("Authorization", "Bearer "+cfg.PageAccessToken)
+	hr.Header.Set("Authorization", "Bearer "+token)
 	hr.Header.Set("Content-Type", "application/json")
 	resp, err := s.opts.Client.Do(hr)
 	if err != nil {

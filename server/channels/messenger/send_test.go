@@ -28,7 +28,14 @@ type graphRequest struct {
 		MessagingType string `json:"messaging_type"`
 		Tag           string `json:"tag"`
 		Message       struct {
-			Text string `json:"text"`
+			Text       string `json:"text"`
+			Attachment *struct {
+				Type    string `json:"type"`
+				Payload struct {
+					URL        string `json:"url"`
+					IsReusable bool   `json:"is_reusable"`
+				} `json:"payload"`
+			} `json:"attachment"`
 		} `json:"message"`
 	}
 }
@@ -225,10 +232,20 @@ func TestSendRefusals(t *testing.T) {
 			t.Fatalf("send: %v, want a permanent error with %q", err, want)
 		}
 	}
-	t.Run("media", func(t *testing.T) {
+	t.Run("media without an attachment", func(t *testing.T) {
 		m := se.reply("x")
 		m.Type = store.TypeMedia
-		permanent(t, m, se.sender, "only text")
+		permanent(t, m, se.sender, "no attachment")
+	})
+	t.Run("template", func(t *testing.T) {
+		m := se.reply("x")
+		m.Type = store.TypeTemplate
+		permanent(t, m, se.sender, "cannot be sent to Instagram")
+	})
+	t.Run("media without a media store", func(t *testing.T) {
+		m := se.reply("x")
+		m.Type, m.Media = store.TypeMedia, []store.MediaRef{{ID: 1, State: store.MediaStored}}
+		permanent(t, m, se.sender, "cannot send attachments")
 	})
 	t.Run("no page access token", func(t *testing.T) {
 		cfg := testConfig(store.InboxInstagram)

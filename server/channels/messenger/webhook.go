@@ -341,7 +341,7 @@ func (h *Handler) fileEcho(ctx context.Context, in store.Inbox, cfg Config, m In
 	var convID int64
 	if len(page.Conversations) > 0 {
 		convID = page.Conversations[0].ID
-		ours, err := h.sending(ctx, in, convID, rendered.Body)
+		ours, err := h.sending(ctx, in, convID, rendered.Type, rendered.Body)
 		if err != nil || ours {
 			return duplicate, err
 		}
@@ -372,19 +372,20 @@ func (h *Handler) fileEcho(ctx context.Context, in store.Inbox, cfg Config, m In
 }
 
 // sending reports an outbound message of the conversation with body
-// that is still queued: Switchboard's own send, whose echo came before
+// (or, for an echo of type media, any media message) that is still
+// queued: Switchboard's own send, whose echo came before
 // the drainer recorded its mid. Echoes that carry no app id (Instagram's
 // may not) are told apart from Switchboard's sends this way; storing one
 // would take the mid the drainer is about to record, and the send would
 // go out again.
-func (h *Handler) sending(ctx context.Context, in store.Inbox, convID int64, body string) (bool, error) {
+func (h *Handler) sending(ctx context.Context, in store.Inbox, convID int64, typ store.MessageType, body string) (bool, error) {
 	ms, err := h.opts.Store.ListMessages(ctx, in.WorkspaceID, convID, store.MessageFilter{Limit: store.MaxPageSize})
 	if err != nil {
 		return false, err
 	}
 	for _, m := range ms {
 		if m.Direction == store.DirectionOut && m.Status == store.DeliveryQueued && m.ProviderMessageID == "" &&
-			strings.TrimSpace(m.Body) == strings.TrimSpace(body) {
+			(strings.TrimSpace(m.Body) == strings.TrimSpace(body) || (typ == store.TypeMedia && m.Type == store.TypeMedia)) {
 			return true, nil
 		}
 	}

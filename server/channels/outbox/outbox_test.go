@@ -49,6 +49,10 @@ type graph struct {
 	// block, when set, holds each request until it is closed.
 	block   chan struct{}
 	arrived chan struct{}
+	// uploads are the media uploads received; uploadAnswers answer them
+	// as answers do the messages.
+	uploads       []upload
+	uploadAnswers []answer
 }
 
 type answer struct {
@@ -69,6 +73,10 @@ func newGraph(t testing.TB, answers ...answer) *graph {
 }
 
 func (g *graph) serve(w http.ResponseWriter, r *http.Request) {
+	if strings.HasSuffix(r.URL.Path, "/media") {
+		g.serveUpload(w, r)
+		return
+	}
 	raw, _ := io.ReadAll(r.Body)
 	var body map[string]any
 	if err := json.Unmarshal(raw, &body); err != nil {

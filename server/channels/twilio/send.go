@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchboard-inbox/switchboard/server/channels/connector"
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
@@ -43,6 +44,9 @@ type SenderOptions struct {
 	PublicURL string
 	// Client sends the requests; the caller's context bounds each send.
 	Client *http.Client
+	// Attachments makes the signed public links Twilio fetches an MMS's
+	// media from (server/media); nil sends no media.
+	Attachments connector.Attachments
 }
 
 // Sender sends outbound messages through Twilio's Messages API: POST
@@ -121,8 +125,22 @@ type apiError struct {
 // Send sends m and returns Twilio's message SID for it. The error is a
 // *SendError when the send was refused or did not get through.
 func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
-	if m.Type != store.TypeText {
-		return "", permanent("%s messages cannot be sent by SMS yet; only text", m.Type)
+	if m.Type != store.TypeText && m.Type != store.TypeMedia {
+		return "", permanent("%s messages cannot be sent by SMS", m.Type)
+	}
+	// An MMS's media are links Twilio fetches (MediaUrl, up to 10).
+	var mediaURLs []string
+	if m.Type == store.TypeMedia {
+		if s.opts.Attachments == nil {
+			return "", permanent("this server cannot send attachments (no media store)")
+		}
+		for _, ref := range m.Media {
+			u, err := s.opts.Attachments.URL(m.WorkspaceID, ref)
+			if err != nil {
+				return "", permanent("%v", err)
+			}
+			mediaURLs = append(mediaURLs, u)
+		}
 	}
 	in, err := s.opts.Store.Inbox(ctx, m.WorkspaceID, m.InboxID)
 	if err != nil {
@@ -143,7 +161,13 @@ func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	form := url.Values{"To": {to}, "Body": {m.Body}}
+	form := url.Values{"To": {to}}
+	if m.Body != "" || len(mediaURLs) == 0 {
+		form.Set("Body", m.Body)
+	}
+	for _, u := range mediaURLs {
+		form.Add("MediaUrl", u)
+	}
 	if cfg.PhoneNumber != "" {
 		form.Set("From", cfg.PhoneNumber)
 	}

@@ -199,8 +199,13 @@ func TestSendRefusals(t *testing.T) {
 
 	media := e.reply(t, "x")
 	media.Type = store.TypeMedia
-	if _, err := s.Send(ctx, media); !isPermanent(err) || !strings.Contains(err.Error(), "only text") {
-		t.Errorf("media: %v, want permanent", err)
+	if _, err := s.Send(ctx, media); !isPermanent(err) || !strings.Contains(err.Error(), "cannot send attachments") {
+		t.Errorf("media without a media store: %v, want permanent", err)
+	}
+	note := e.reply(t, "x")
+	note.Type = store.TypeTemplate
+	if _, err := s.Send(ctx, note); !isPermanent(err) || !strings.Contains(err.Error(), "cannot be sent by SMS") {
+		t.Errorf("a template: %v, want permanent", err)
 	}
 	if _, err := twilio.NewSender(twilio.SenderOptions{Store: st, APIBase: api.srv.URL}).Send(ctx, e.reply(t, "x")); !isPermanent(err) || !strings.Contains(err.Error(), "SWITCHBOARD_SECRET_KEY") {
 		t.Errorf("without a key: %v, want permanent naming the key", err)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/switchboard-inbox/switchboard/server/channels/connector"
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
@@ -45,6 +46,9 @@ type SenderOptions struct {
 	// Client sends the requests; its own timeout is not relied on, the
 	// caller's context bounds each send.
 	Client *http.Client
+	// Attachments reads media messages' uploads (server/media); nil
+	// sends no media.
+	Attachments connector.Attachments
 }
 
 // Sender sends outbound messages through the WhatsApp Cloud API: POST
@@ -122,6 +126,10 @@ type sendRequest struct {
 	Type             string           `json:"type"`
 	Text             *textBody        `json:"text,omitempty"`
 	Template         *templateRequest `json:"template,omitempty"`
+	Image            *mediaObject     `json:"image,omitempty"`
+	Video            *mediaObject     `json:"video,omitempty"`
+	Audio            *mediaObject     `json:"audio,omitempty"`
+	Document         *mediaObject     `json:"document,omitempty"`
 }
 
 type textBody struct {
@@ -156,10 +164,26 @@ type storedTemplate struct {
 	} `json:"template"`
 }
 
-// request builds the Cloud API request for m.
-func request(to string, m store.Message) (sendRequest, error) {
+// request builds the Cloud API request for m; up is a media message's
+// uploaded attachment.
+func request(to string, m store.Message, up *uploaded) (sendRequest, error) {
 	req := sendRequest{MessagingProduct: "whatsapp", RecipientType: "individual", To: to}
 	switch m.Type {
+	case store.TypeMedia:
+		if up == nil {
+			return sendRequest{}, permanent("the media message's attachment was not uploaded")
+		}
+		req.Type = up.kind
+		switch up.kind {
+		case "image":
+			req.Image = up.object
+		case "video":
+			req.Video = up.object
+		case "audio":
+			req.Audio = up.object
+		default:
+			req.Document = up.object
+		}
 	case store.TypeText:
 		req.Type, req.Text = "text", &textBody{Body: m.Body}
 	case store.TypeTemplate:
@@ -178,7 +202,7 @@ func request(to string, m store.Message) (sendRequest, error) {
 		}
 		req.Type, req.Template = "template", t
 	default:
-		return sendRequest{}, permanent("%s messages cannot be sent yet; only text and templates", m.Type)
+		return sendRequest{}, permanent("%s messages cannot be sent to WhatsApp", m.Type)
 	}
 	return req, nil
 }
@@ -202,7 +226,8 @@ type graphError struct {
 	} `json:"error"`
 }
 
-// Send sends m (a text or an approved template) and returns WhatsApp's message id (wamid...) for it. The
+// Send sends m (a text, an approved template or an agent's attachment)
+// and returns WhatsApp's message id (wamid...) for it. The
 // error is a *SendError when the send was refused or did not get through.
 func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
 	in, err := s.opts.Store.Inbox(ctx, m.WorkspaceID, m.InboxID)
@@ -224,7 +249,13 @@ func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	req, err := request(to, m)
+	var up *uploaded
+	if m.Type == store.TypeMedia {
+		if up, err = s.upload(ctx, cfg, m); err != nil {
+			return "", err
+		}
+	}
+	req, err := request(to, m, up)
 	if err != nil {
 		return "", err
 	}

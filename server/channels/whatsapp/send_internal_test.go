@@ -52,7 +52,7 @@ func TestRequestShapes(t *testing.T) {
 			`{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"template","template":{"name":"hello_world","language":{"code":"en_US"}}}`},
 	}
 	for _, tc := range tests {
-		req, err := request("16505551234", tc.m)
+		req, err := request("16505551234", tc.m, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -67,7 +67,7 @@ func TestRequestShapes(t *testing.T) {
 		{Type: store.TypeMedia, Body: "[image]"},
 	} {
 		var se *SendError
-		if _, err := request("1", m); !errors.As(err, &se) || !se.Permanent() {
+		if _, err := request("1", m, nil); !errors.As(err, &se) || !se.Permanent() {
 			t.Errorf("%+v: %v, want a permanent error", m, err)
 		}
 	}
