@@ -40,6 +40,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
 	"github.com/switchboard-inbox/switchboard/server/config"
 	"github.com/switchboard-inbox/switchboard/server/drafts"
+	"github.com/switchboard-inbox/switchboard/server/extension"
 	"github.com/switchboard-inbox/switchboard/server/inbox"
 	"github.com/switchboard-inbox/switchboard/server/media"
 	"github.com/switchboard-inbox/switchboard/server/retention"
@@ -297,6 +298,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			Channels:       channelsHandler(deps),
 			PublicMedia:    attachments.Handler(),
 			Auth:           signIn,
+			Extension:      extension.New(extension.Options{Store: st, Sessions: signIn, Logger: log}),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,

@@ -2,8 +2,11 @@
 // websocket endpoint to the hub, the Pusher HTTP API to pusherapi, browser
 // sign-in to auth (which also guards the REST API and channel
 // authorization for signed-in browsers), and serves health, readiness,
-// metrics, provider webhooks (server/channels) and the embedded web UI. Each concern lives in a sub-package;
-// this one only wires them to URLs.
+// metrics, provider webhooks (server/channels), the signed links
+// providers fetch agents' files from (/media/public/, server/media), the
+// Chrome extension's connect page and download (/extension/,
+// server/extension) and the embedded web UI. Each concern lives in a
+// sub-package; this one only wires them to URLs.
 package server
 
 import (
@@ -54,6 +57,9 @@ type Options struct {
 	// signed-in browser may use them with its session cookie. Nil serves
 	// bearer tokens only.
 	Auth Auth
+	// Extension serves the Chrome extension's connect page and download
+	// (server/extension) under /extension/; nil serves none.
+	Extension http.Handler
 }
 
 // Auth is browser sign-in as the server mounts it.
@@ -98,6 +104,9 @@ func New(opts Options) http.Handler {
 	}
 	if opts.PublicMedia != nil {
 		mux.Handle("/media/public/", opts.PublicMedia)
+	}
+	if opts.Extension != nil {
+		mux.Handle("/extension/", protect(opts.Extension))
 	}
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
