@@ -123,7 +123,7 @@ var settings = []setting{
 		set:  int64Setting(func(c *Config) *int64 { return &c.MediaMaxBytes })},
 
 	{name: "PUBLIC_URL", kind: "url",
-		help: "The server's base URL as browsers reach it, such as https://inbox.example.com (no path). Google redirects to PUBLIC_URL/auth/google/callback after sign-in; an https URL makes the session cookie Secure.",
+		help: "The server's base URL as browsers reach it, such as https://inbox.example.com (no path). Google redirects to PUBLIC_URL/auth/google/callback after sign-in; an https URL makes the session cookie Secure. Twilio, Messenger, Instagram and the API channel fetch agents' files from signed links under it.",
 		set: func(c *Config, raw string) error {
 			// A trailing slash is harmless: the callback path is appended.
 			c.PublicURL = strings.TrimRight(strings.TrimSpace(raw), "/")
