@@ -401,7 +401,10 @@ func TestShutdownTellsClientsToReconnect(t *testing.T) {
 }
 
 func TestSlowConsumerIsDisconnected(t *testing.T) {
-	s := newTestServer(t, Options{SendQueueFrames: 64, WriteTimeout: time.Second})
+	// The write timeout is generous so that a fast client whose reader a
+	// loaded machine stalls for a moment is not taken for a slow one; the
+	// slow one is dropped by its full queue, not by the timeout.
+	s := newTestServer(t, Options{SendQueueFrames: 64, WriteTimeout: 5 * time.Second})
 	fast := s.connect(t, "key-1")
 	fast.subscribe(testApp, "firehose", "")
 	slow := s.connect(t, "key-1")
