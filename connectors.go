@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/channels/twilio"
 	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
 	"github.com/switchboard-inbox/switchboard/server/config"
+	"github.com/switchboard-inbox/switchboard/server/datarights"
 	"github.com/switchboard-inbox/switchboard/server/media"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
@@ -41,6 +42,9 @@ type connectorDeps struct {
 	// attachments gives the senders agents' uploads: their bytes and
 	// signed public links to them (nil: no media is sent).
 	attachments connector.Attachments
+	// erasure runs the erasures Meta's data-deletion callback asks for;
+	// nil mounts no callback.
+	erasure *datarights.Service
 }
 
 // channelConnector is one channel connector as serve and the CLI use it:
@@ -141,6 +145,9 @@ func channelsHandler(d connectorDeps) http.Handler {
 		// "/channels/whatsapp/{inbox_id}/webhook" mounts at "/channels/whatsapp/".
 		prefix := c.webhookPath[:strings.Index(c.webhookPath, "{")]
 		mux.Handle(prefix, c.handler(d))
+	}
+	if d.erasure != nil {
+		mux.Handle("/channels/meta/", dataDeletionHandler(d))
 	}
 	return mux
 }
@@ -315,4 +322,38 @@ func readConfigArg(arg string) (json.RawMessage, error) {
 		return nil, errors.New("not valid JSON")
 	}
 	return b, nil
+}
+
+// dataDeletionHandler serves Meta's data-deletion callback for the
+// WhatsApp, Messenger and Instagram inboxes, checked with each inbox's
+// app secret, and the status page its answer links to.
+func dataDeletionHandler(d connectorDeps) http.Handler {
+	return datarights.NewCallback(datarights.CallbackOptions{Store: d.store, Service: d.erasure, Logger: d.log,
+		PublicURL: d.publicURL, TrustProxy: d.trustProxy,
+		AppSecret: func(in store.Inbox) (string, error) { return metaAppSecret(d.box, in) }})
+}
+
+// metaAppSecret opens the Meta app secret of a WhatsApp, Messenger or
+// Instagram inbox; datarights.ErrNoAppSecret when it has none.
+func metaAppSecret(box *secretbox.Box, in store.Inbox) (string, error) {
+	var (
+		secret string
+		err    error
+	)
+	switch in.Kind {
+	case store.InboxWhatsApp:
+		var cfg whatsapp.Config
+		cfg, err = whatsapp.Open(box, in)
+		secret = cfg.AppSecret
+	case store.InboxMessenger, store.InboxInstagram:
+		var cfg messenger.Config
+		cfg, err = messenger.Open(box, in)
+		secret = cfg.AppSecret
+	default:
+		return "", datarights.ErrNoAppSecret
+	}
+	if errors.Is(err, whatsapp.ErrNotConfigured) || errors.Is(err, whatsapp.ErrUnavailable) || (err == nil && secret == "") {
+		return "", datarights.ErrNoAppSecret
+	}
+	return secret, err
 }

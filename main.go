@@ -39,6 +39,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/server/channels/secretbox"
 	"github.com/switchboard-inbox/switchboard/server/channels/whatsapp"
 	"github.com/switchboard-inbox/switchboard/server/config"
+	"github.com/switchboard-inbox/switchboard/server/datarights"
 	"github.com/switchboard-inbox/switchboard/server/drafts"
 	"github.com/switchboard-inbox/switchboard/server/extension"
 	"github.com/switchboard-inbox/switchboard/server/inbox"
@@ -60,6 +61,8 @@ Commands:
   workspace create a workspace with its owner and an API token: "switchboard workspace create -h"
   seed      fill a workspace with demonstration conversations: "switchboard seed -h"
   inbox     connect a channel: "switchboard inbox create -h"
+  export    write a workspace's archive, a backup to import elsewhere: "switchboard export -h"
+  import    restore a workspace archive into an empty server: "switchboard import -h"
   simulate  send a signed provider webhook to a running server: "switchboard simulate whatsapp|api|sms|messenger|instagram -h"
   bench     load-test a Pusher-compatible server; see "switchboard bench -h"
   version   print the version
@@ -90,6 +93,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return workspaceCommand(ctx, args, getenv, stdout, stderr)
 	case "seed":
 		return seedCommand(ctx, args, getenv, stdout, stderr)
+	case "export":
+		return exportCommand(ctx, args, getenv, stdout, stderr)
+	case "import":
+		return importCommand(ctx, args, getenv, stdout, stderr)
 	case "inbox":
 		return inboxCommand(ctx, args, getenv, stdout, stderr)
 	case "simulate":
@@ -240,7 +247,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// expire; in a cluster only the leader runs it, as the relay sweeps.
 	reaper := retention.New(retention.Options{Store: st, Blobs: blobs, Logger: log, Metrics: retentionMetrics,
 		Leader: relayOpts.Leader, OnCommit: relay.Notify})
-	stopBackground := startBackground(relay.Run, signIn.Run, drafter.Run, reaper.Run)
+	// The erasure worker erases contacts on request (an owner or admin,
+	// Meta's data-deletion callback); like the retention job, only the
+	// leader runs it.
+	eraser := datarights.New(datarights.Options{Store: st, Blobs: blobs, Drafts: drafter, Logger: log,
+		OnCommit: relay.Notify, Leader: relayOpts.Leader})
+	stopBackground := startBackground(relay.Run, signIn.Run, drafter.Run, reaper.Run, eraser.Run)
 	// The outbox drainer sends queued replies through the channels; it
 	// stops first on shutdown, finishing the send in flight, so the
 	// relay still publishes the outcome.
@@ -248,6 +260,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	stopDrainer := func() {}
 	deps := connectorDeps{store: st, box: box, log: log, onCommit: relay.Notify, maxBody: cfg.MaxRequestBytes,
 		publicURL: cfg.PublicURL, trustProxy: cfg.TrustProxy}
+	deps.erasure = eraser
 	// Agents' attachments reach the senders through this: their bytes,
 	// or signed links the providers fetch from /media/public/.
 	attachments := media.NewAttachments(media.AttachmentOptions{Store: st, Blobs: blobs, PublicURL: cfg.PublicURL,
@@ -292,6 +305,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 				MaxUploadBytes:  cfg.MediaMaxBytes,
 				AI:              drafter,
 				Retention:       reaper,
+				Erasure:         eraser,
 			}),
 			PusherAuth:     api.NewPusherAuth(st, api.Options{Logger: log, Sessions: signIn}),
 			PusherUserAuth: api.NewPusherUserAuth(st, api.Options{Logger: log, Sessions: signIn}),

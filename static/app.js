@@ -128,6 +128,7 @@ async function signOut() {
 
 function onEvent(ev) {
   const p = ev.payload || {};
+  if (p.redacted) return; // erased (data rights): nothing left to show
   switch (ev.kind) {
     case 'conversation.created':
     case 'conversation.updated':
@@ -188,7 +189,8 @@ function onEvent(ev) {
       if (state.unread.delete(id)) emit('unread');
       if (state.openID === id) {
         location.hash = '#/';
-        toast(`Conversation #${id} was deleted by the workspace's retention settings.`);
+        toast(p.reason === 'erasure' ? `Conversation #${id} was erased with its contact.`
+          : `Conversation #${id} was deleted by the workspace's retention settings.`);
       }
       reload();
       break;

@@ -74,6 +74,11 @@
 //	GET    /api/v1/retention                           message_days, media_days, event_days
 //	PUT    /api/v1/retention                           the same (fields left out kept); 400 out of range
 //	POST   /api/v1/retention/run                       {"dry_run"}: counts what expired, or deletes it now
+//	GET    /api/v1/export                              the whole workspace as a gzip tar archive (server/archive), streamed; audited
+//	GET    /api/v1/contacts/{id}/export?format=json|csv everything about the contact; audited as contact.exported
+//	POST   /api/v1/contacts/{id}/erase                 {"confirm":true}, 202: a pending erasure request (see server/datarights)
+//	GET    /api/v1/erasures?limit=                     erasure requests (agent and Meta), newest first, with status and counts
+//	GET    /api/v1/erasures/{id}
 //
 // Every route also needs a permission of server/access, declared beside it
 // in the routes table and checked after authentication against the
@@ -150,6 +155,10 @@ type Options struct {
 	// Retention runs data retention on demand (POST /retention/run); nil
 	// answers it with 503 retention_unavailable.
 	Retention Retention
+	// Erasure records and runs contact erasures (POST
+	// /contacts/{id}/erase); nil answers it with 503
+	// erasure_unavailable.
+	Erasure Erasure
 }
 
 // endpoint is one method of a route: the permission it needs, checked by
@@ -174,6 +183,7 @@ type handler struct {
 	blobs           MediaBlobs
 	maxUpload       int64
 	retention       Retention
+	erasure         Erasure
 }
 
 // route is one path of the API, relative to Prefix, with the endpoint of
@@ -310,6 +320,11 @@ func (h *handler) routes() []route {
 			"PUT": {access.ManageWorkspace, h.putRetention},
 		}},
 		{"/retention/run", map[string]endpoint{"POST": {access.ManageWorkspace, h.runRetention}}},
+		{"/export", map[string]endpoint{"GET": {access.ManageWorkspace, h.exportWorkspace}}},
+		{"/contacts/{id}/export", map[string]endpoint{"GET": {access.ManageWorkspace, h.exportContact}}},
+		{"/contacts/{id}/erase", map[string]endpoint{"POST": {access.ManageWorkspace, h.eraseContact}}},
+		{"/erasures", map[string]endpoint{"GET": {access.ManageWorkspace, h.listErasures}}},
+		{"/erasures/{id}", map[string]endpoint{"GET": {access.ManageWorkspace, h.getErasure}}},
 		{"/workspace", map[string]endpoint{
 			"GET":   {access.ReadInbox, h.getWorkspace},
 			"PATCH": {access.ManageWorkspace, h.updateWorkspace},
@@ -367,6 +382,7 @@ func newHandler(st store.Store, opts Options) *handler {
 		h.maxUpload = media.DefaultMaxBytes
 	}
 	h.retention = opts.Retention
+	h.erasure = opts.Erasure
 	return h
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/switchboard-inbox/switchboard/hub"
 	"github.com/switchboard-inbox/switchboard/server/access"
 	"github.com/switchboard-inbox/switchboard/server/api"
+	"github.com/switchboard-inbox/switchboard/server/datarights"
 	"github.com/switchboard-inbox/switchboard/server/store"
 	"github.com/switchboard-inbox/switchboard/server/store/teststore"
 )
@@ -55,7 +56,7 @@ func TestPermissions(t *testing.T) {
 	teststore.Each(t, func(t *testing.T, st store.Store) {
 		mediaBlobs := newMediaDir(t)
 		base, _ := newServerWith(t, st, api.Options{Connectors: testConnectors(testBox(t)), AI: testAI(t, st), Media: mediaBlobs,
-			Retention: testRetention(t, st, mediaBlobs)})
+			Retention: testRetention(t, st, mediaBlobs), Erasure: datarights.New(datarights.Options{Store: st, Blobs: mediaBlobs})})
 		a := newTenant(t, st)
 		_, adminToken := member(t, st, a, store.RoleAdmin, "")
 		agent, agentToken := member(t, st, a, store.RoleAgent, "")
@@ -192,6 +193,19 @@ func TestPermissions(t *testing.T) {
 			{access.ManageWorkspace, "PUT", fixed("/api/v1/retention"), `{"message_days":365}`, 200},
 			{access.ManageWorkspace, "POST", fixed("/api/v1/retention/run"), `{"dry_run":true}`, 200},
 			{access.ManageWorkspace, "POST", fixed("/api/v1/retention/run"), `{"dry_run":false}`, 200},
+			{access.ManageWorkspace, "GET", fixed(contact + "/export"), "", 200},
+			{access.ManageWorkspace, "GET", fixed(contact + "/export?format=csv"), "", 200},
+			// The erasure worker does not run here: a request stays pending.
+			{access.ManageWorkspace, "POST", func() string {
+				return fmt.Sprintf("/api/v1/contacts/%d/erase", newContact(t, st, ws, unique("Erin ")).ID)
+			}, `{"confirm":true}`, 202},
+			{access.ManageWorkspace, "GET", fixed("/api/v1/erasures"), "", 200},
+			{access.ManageWorkspace, "GET", func() string {
+				r, err := st.CreateErasureRequest(ctx(t), ws, store.NewErasureRequest{Source: store.ErasureByMeta})
+				must(t, err)
+				return fmt.Sprintf("/api/v1/erasures/%d", r.ID)
+			}, "", 200},
+			{access.ManageWorkspace, "GET", fixed("/api/v1/export"), "", 200},
 		}
 		for _, rt := range routes {
 			for _, caller := range callers {

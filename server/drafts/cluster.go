@@ -34,12 +34,15 @@ type Signals interface {
 // conversation's draft when Conversation is set (a newer customer message,
 // id Inbound, started a fresh draft there, when set), else of the
 // contact's drafts when Contact is set, else of the whole workspace's.
+// With Forget it is instead the workspace's cached knowledge index
+// dropped (ForgetIndex).
 type cancelSignal struct {
 	Origin       string `json:"origin"`
 	Workspace    int64  `json:"workspace"`
 	Conversation int64  `json:"conversation,omitempty"`
 	Contact      int64  `json:"contact,omitempty"`
 	Inbound      int64  `json:"inbound,omitempty"`
+	Forget       bool   `json:"forget,omitempty"`
 }
 
 func newOrigin() string {
@@ -89,6 +92,8 @@ func (s *Service) onSignal(data []byte) {
 		return
 	}
 	switch {
+	case sig.Forget:
+		s.forgetIndex(sig.Workspace)
 	case sig.Conversation != 0:
 		s.cancelConversation(convKey{sig.Workspace, sig.Conversation}, sig.Inbound)
 	case sig.Contact != 0:

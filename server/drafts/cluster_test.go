@@ -93,3 +93,31 @@ func TestCancelAcrossReplicas(t *testing.T) {
 	b2.svc.CancelContact(tn.ws.ID, conv.ContactID)
 	canceled(a, fourth)
 }
+
+// TestForgetIndexAcrossReplicas: an erasure on one replica drops the
+// workspace's cached knowledge index on the others, so none keeps drafting
+// from an erased contact's replies.
+func TestForgetIndexAcrossReplicas(t *testing.T) {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "sbtest-drafts-" + hex.EncodeToString(b[:])
+	st := teststore.SQLite(t)
+	a := newReplicaRig(t, st, clusterBroker(t, prefix), drafts.Options{})
+	other := newReplicaRig(t, st, clusterBroker(t, prefix), drafts.Options{})
+	tn := a.workspace(t, true)
+	conv := a.conversation(t, tn, "Carol")
+	// An offline draft on the other replica builds and caches the index.
+	other.inbound(t, tn, conv, "Where is my order?")
+	other.rec.draftIn(t, drafts.Channel(conv.ID), 1)
+	if !other.svc.IndexCached(tn.ws.ID) {
+		t.Fatal("the other replica cached no index")
+	}
+	a.svc.ForgetIndex(tn.ws.ID)
+	deadline := time.Now().Add(5 * time.Second)
+	for other.svc.IndexCached(tn.ws.ID) {
+		if time.Now().After(deadline) {
+			t.Fatal("the other replica still caches the workspace's index")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -31,6 +31,11 @@ type Store interface {
 	// RetentionStore is the retention settings and the deletions of
 	// what they expire (retention.go).
 	RetentionStore
+	// ArchiveStore reads and writes whole workspaces for archives (archive.go).
+	ArchiveStore
+	// ErasureStore is the erasure requests and the deletions that carry
+	// them out (erasure.go).
+	ErasureStore
 
 	// Ping checks the database is reachable, for /readyz.
 	Ping(ctx context.Context) error

@@ -6,6 +6,7 @@
 import { api } from './api.js';
 import { h, replace, timeAgo, clock, initials, hue } from './dom.js';
 import { state, on, emit, contactName, inboxName, agentName, putContact } from './state.js';
+import { contactDataRights } from './datarights.js';
 
 let pane;
 let shown = null; // contact id
@@ -65,7 +66,8 @@ async function show(c) {
       attrs.length ? h('dl.attrs', ...attrs.flatMap(([k, v]) => [h('dt', k), h('dd', typeof v === 'object' ? JSON.stringify(v) : String(v))])) : h('p.muted.small', 'None')),
     h('section', { 'aria-labelledby': 'contact-convs' },
       h('h3#contact-convs', 'Conversations'),
-      convList));
+      convList),
+    contactDataRights(c));
   loadConsent(c, consentBox);
   try {
     const page = await api(`contacts/${c.id}/conversations`, { query: { limit: 10 } });

@@ -8,6 +8,7 @@ import { state, emit } from './state.js';
 import { renderInboxes, renderDeadLetters } from './inboxes.js';
 import { renderAISettings } from './ai-settings.js';
 import { renderNotificationSettings } from './notify.js';
+import { renderDataRights } from './datarights.js';
 
 const ROLES = ['agent', 'admin', 'owner'];
 
@@ -34,7 +35,16 @@ const sections = [
   { id: 'notify-section', head: 'notify-h', title: 'Notifications', show: () => true, render: async (sec) => renderNotificationSettings(sec) },
   { id: 'dead-letters', head: 'dead-h', title: 'Dead letters', show: (admin) => admin, render: (sec) => renderDeadLetters(sec) },
   { id: 'ai-section', head: 'ai-h', title: 'AI assistant', show: (admin) => admin && state.features.aiSettings, render: (sec) => renderAISettings(sec) },
+  { id: 'data-section', head: 'data-h', title: 'Data & privacy', show: (admin) => admin, render: (sec) => renderDataRights(sec) },
+  { id: 'extension-section', head: 'extension-h', title: 'Chrome extension', show: (admin) => admin, render: (sec) => extension(sec) },
 ];
+
+// extension offers the packed Chrome extension (GET /extension/switchboard.zip, admins only).
+async function extension(sec) {
+  replace(sec, h('h2#extension-h', 'Chrome extension'),
+    h('p.muted.small', 'A live badge, notifications and quick replies for agents without the inbox tab. Unzip it, open chrome://extensions, turn on Developer mode and choose Load unpacked; then connect it to this server from its options.'),
+    h('p', h('a.button#extension-download', { href: '/extension/switchboard.zip', download: 'switchboard-extension.zip' }, 'Download the extension')));
+}
 
 // jump scrolls to a section without changing the route's hash.
 function jump(e) {

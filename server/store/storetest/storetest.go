@@ -102,10 +102,15 @@ func Run(t *testing.T, open Opener) {
 		{"RetentionConversations", testRetentionConversations},
 		{"RetentionMedia", testRetentionMedia},
 		{"RetentionEvents", testRetentionEvents},
+		{"Erasure", testErasure},
+		{"ErasureRequests", testErasureRequests},
 		{"PublishedMark", testPublishedMark},
 		{"Search", testSearch},
 		{"BulkLoad", testBulkLoad},
 		{"CrossWorkspaceIsolation", testIsolation},
+		{"ArchiveSchema", testArchiveSchema},
+		{"ArchiveRoundTrip", func(t *testing.T, s store.Store) { testArchiveRoundTrip(t, s, open(t)) }},
+		{"ArchiveBadInput", func(t *testing.T, s store.Store) { testArchiveBadInput(t, s, open(t)) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
