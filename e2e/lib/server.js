@@ -2,7 +2,7 @@
 // taken from SWITCHBOARD_BIN), started on a random loopback port with a
 // generated apps file, and always stopped when the test file ends.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -236,6 +236,18 @@ export class SwitchboardServer {
   }
 
   /** close stops the server (forcefully if need be) and removes its files. */
+  /**
+   * cli runs a switchboard command against this server's store (its
+   * directory, none of the test runner's SWITCHBOARD_* settings, env
+   * added) and returns its JSON output.
+   */
+  cli(args, env = {}) {
+    const full = { ...process.env };
+    for (const k of Object.keys(full)) if (k.startsWith('SWITCHBOARD_')) delete full[k];
+    Object.assign(full, env);
+    return JSON.parse(execFileSync(serverBinary(), args, { cwd: this.dir, env: full, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  }
+
   async close() {
     try {
       await this.stop();

@@ -13,9 +13,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { appsConfig } from '../lib/apps.js';
-import { HOST, SwitchboardServer, serverBinary } from '../lib/server.js';
+import { HOST, SwitchboardServer } from '../lib/server.js';
 import { eventually } from '../lib/wait.js';
 import { CHROMIUM, haveChromium, missing, screenshot } from '../lib/browser.js';
 import { badge, launchExtension, notificationIds, serviceWorker, stopWorkers, stored } from '../lib/extension.js';
@@ -41,12 +40,9 @@ function base() {
   return `http://${HOST}:${server.port}`;
 }
 
+/** cli runs a switchboard command against the server's store. */
 function cli(args) {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('SWITCHBOARD_')) delete env[k];
-  env.SWITCHBOARD_SECRET_KEY = SECRET_KEY;
-  const out = execFileSync(serverBinary(), args, { cwd: server.dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out);
+  return server.cli(args, { SWITCHBOARD_SECRET_KEY: SECRET_KEY });
 }
 
 async function api(path, { method = 'GET', body, token = workspace.api_token } = {}) {

@@ -7,10 +7,9 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { appsConfig } from '../lib/apps.js';
 import { Pusher } from '../lib/clients.js';
-import { HOST, SwitchboardServer, serverBinary } from '../lib/server.js';
+import { HOST, SwitchboardServer } from '../lib/server.js';
 import { Recorder, STEP_TIMEOUT_MS, eventually } from '../lib/wait.js';
 
 let server;
@@ -19,10 +18,7 @@ let conversationId;
 
 /** cli runs a switchboard command against the server's store. */
 function cli(args) {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('SWITCHBOARD_')) delete env[k];
-  const out = execFileSync(serverBinary(), args, { cwd: server.dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out);
+  return server.cli(args);
 }
 
 function api(path, { method = 'GET', body, headers = {} } = {}) {

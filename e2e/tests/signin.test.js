@@ -12,10 +12,9 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { appsConfig } from '../lib/apps.js';
 import { Pusher, subscribe } from '../lib/clients.js';
-import { HOST, SwitchboardServer, serverBinary } from '../lib/server.js';
+import { HOST, SwitchboardServer } from '../lib/server.js';
 import { Recorder, STEP_TIMEOUT_MS, withTimeout } from '../lib/wait.js';
 
 let server;
@@ -30,10 +29,7 @@ function base() {
 
 /** cli runs a switchboard command against the server's store. */
 function cli(args) {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('SWITCHBOARD_')) delete env[k];
-  const out = execFileSync(serverBinary(), args, { cwd: server.dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out);
+  return server.cli(args);
 }
 
 /** sameOrigin are the headers a browser adds to its own page's POST. */

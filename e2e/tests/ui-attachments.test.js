@@ -11,9 +11,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { execFileSync } from 'node:child_process';
 import { appsConfig } from '../lib/apps.js';
-import { HOST, SwitchboardServer, serverBinary } from '../lib/server.js';
+import { HOST, SwitchboardServer } from '../lib/server.js';
 import { eventually } from '../lib/wait.js';
 import { testPNG } from '../lib/images.js';
 import { axeScan, CHROMIUM, devSignIn, haveChromium, launchBrowser, missing, newAgentPage, screenshot } from '../lib/browser.js';
@@ -53,11 +52,9 @@ function freePort() {
   });
 }
 
+/** cli runs a switchboard command against the server's store. */
 function cli(args) {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('SWITCHBOARD_')) delete env[k];
-  env.SWITCHBOARD_SECRET_KEY = SECRET_KEY;
-  return JSON.parse(execFileSync(serverBinary(), args, { cwd: server.dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  return server.cli(args, { SWITCHBOARD_SECRET_KEY: SECRET_KEY });
 }
 
 async function api(p) {

@@ -21,7 +21,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { appsConfig } from '../lib/apps.js';
-import { HOST, SwitchboardServer, serverBinary } from '../lib/server.js';
+import { HOST, SwitchboardServer } from '../lib/server.js';
 import { eventually } from '../lib/wait.js';
 import { testPNG } from '../lib/images.js';
 import { axeScan, CHROMIUM, devSignIn, haveChromium, launchBrowser, missing, newAgentPage, screenshot } from '../lib/browser.js';
@@ -46,11 +46,7 @@ function base() {
 
 /** cli runs a switchboard command against the server's store. */
 function cli(args) {
-  const env = { ...process.env };
-  for (const k of Object.keys(env)) if (k.startsWith('SWITCHBOARD_')) delete env[k];
-  env.SWITCHBOARD_SECRET_KEY = SECRET_KEY;
-  const out = execFileSync(serverBinary(), args, { cwd: server.dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out);
+  return server.cli(args, { SWITCHBOARD_SECRET_KEY: SECRET_KEY });
 }
 
 async function api(p, { method = 'GET', body } = {}) {
