@@ -392,6 +392,22 @@ func TestEchoes(t *testing.T) {
 		if m := e.message(queued.Message.ID); m.Status != store.DeliveryQueued {
 			t.Errorf("queued send is %s", m.Status)
 		}
+		// An agent's file, still queued, echoed without an app id as an
+		// image: Switchboard's own too, whatever its caption.
+		file, err := st.CreateMessage(ctx, e.ws.ID, store.NewMessage{ConversationID: conv, Direction: store.DirectionOut, AuthorKind: store.AuthorAI,
+			Type: store.TypeMedia, Body: "The label", Media: []store.NewMedia{{Provider: store.ProviderUpload, Source: []byte(`{}`),
+				MimeType: "image/jpeg", Filename: "label.jpg", Stored: &store.StoredBlob{Key: "k", Size: 1}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		imageEcho := []byte(fmt.Sprintf(`{"object":"page","entry":[{"id":%q,"time":1,"messaging":[{"sender":{"id":%q},"recipient":{"id":%q},"timestamp":1,"message":{"is_echo":true,"mid":"m_FILE_ECHO","attachments":[{"type":"image","payload":{"url":"https://scontent.xx.fbcdn.net/v/label.jpg"}}]}}]}]}`,
+			pageID, pageID, ada))
+		if res := e.mustDeliver(imageEcho); res.Echoes != 0 || res.Duplicates != 1 {
+			t.Errorf("echo of a queued file: %+v, want a duplicate", res)
+		}
+		if m := e.message(file.Message.ID); m.Status != store.DeliveryQueued {
+			t.Errorf("queued file is %s", m.Status)
+		}
 
 		// An echo to a customer with no conversation opens one.
 		other := []byte(fmt.Sprintf(`{"object":"page","entry":[{"id":%q,"time":1,"messaging":[{"sender":{"id":%q},"recipient":{"id":%q},"timestamp":1,"message":{"is_echo":true,"app_id":%s,"mid":"m_PROACTIVE","text":"Your table is ready"}}]}]}`,
@@ -399,7 +415,7 @@ func TestEchoes(t *testing.T) {
 		if res := e.mustDeliver(other); res.Echoes != 1 {
 			t.Fatalf("echo to a new customer: %+v", res)
 		}
-		last := e.messages()[5]
+		last := e.messages()[6] // after the queued file
 		if last.ConversationID == conv || last.Direction != store.DirectionOut || last.Status != store.DeliverySent {
 			t.Errorf("echo to a new customer = %+v, want a sent outbound message in a new conversation", last)
 		}

@@ -91,6 +91,9 @@ func (s *Sender) upload(ctx context.Context, cfg Config, m store.Message) (*uplo
 
 	// The multipart body is streamed: the file is never held in memory.
 	pr, pw := io.Pipe()
+	// However the request ends, the writer below stops: its next write
+	// fails once the reading side is closed.
+	defer pr.Close()
 	mw := multipart.NewWriter(pw)
 	go func() {
 		err := func() error {
