@@ -3,6 +3,7 @@ package drafts_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ import (
 // clusterBroker joins a hub to a test cluster on the shared Redis under
 // prefix, or skips the test loudly when Redis is unreachable — unless
 // REQUIRE_SERVICES=1, when it fails.
-func clusterBroker(t *testing.T, prefix string) *rediscluster.Cluster {
+func clusterBroker(t testing.TB, prefix string) *rediscluster.Cluster {
 	t.Helper()
 	url := os.Getenv("SWITCHBOARD_TEST_REDIS_URL")
 	if url == "" {
@@ -119,5 +120,56 @@ func TestForgetIndexAcrossReplicas(t *testing.T) {
 			t.Fatal("the other replica still caches the workspace's index")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// BenchmarkCancel measures how long a cancellation takes to end a
+// streaming draft: made on the replica running it (local), and made on
+// another replica of a cluster on the shared Redis, through the drafts
+// signal (remote). Each iteration starts a draft on the first replica
+// (the fake model stalls after one word), waits for it to stream, cancels
+// it and waits for its draft.failed; the reported ms/cancel is from the
+// Cancel call to the draft.failed being published.
+//
+//	go test -run '^$' -bench Cancel -benchtime 200x ./server/drafts/
+func BenchmarkCancel(b *testing.B) {
+	var pfx [6]byte
+	_, _ = rand.Read(pfx[:])
+	prefix := "sbtest-drafts-bench-" + hex.EncodeToString(pfx[:])
+	st := teststore.SQLite(b)
+	runner := newReplicaRig(b, st, clusterBroker(b, prefix), drafts.Options{})
+	other := newReplicaRig(b, st, clusterBroker(b, prefix), drafts.Options{})
+	runner.fake.setMode("stall")
+	tn := runner.workspace(b, false)
+	for _, bc := range []struct {
+		name     string
+		canceler *rig
+	}{{"local", runner}, {"remote", other}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var total time.Duration
+			for i := 0; b.Loop(); i++ {
+				conv := runner.conversation(b, tn, fmt.Sprintf("Bench %s %d", bc.name, i))
+				runner.inbound(b, tn, conv, "Where is my order?")
+				id := runner.rec.draftIn(b, drafts.Channel(conv.ID), 1)
+				runner.rec.waitFor(b, "the draft streaming", func(evs []event) bool {
+					for _, e := range evs {
+						if e.Data.DraftID == id && e.Name == ai.EventDelta {
+							return true
+						}
+					}
+					return false
+				})
+				t0 := time.Now()
+				bc.canceler.svc.Cancel(tn.ws.ID, conv.ID)
+				evs := runner.rec.ended(b, id)
+				last := evs[len(evs)-1]
+				if last.Data.Reason != ai.ReasonCanceled {
+					b.Fatalf("the draft ended with %+v", last)
+				}
+				total += last.At.Sub(t0)
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/cancel")
+			b.ReportMetric(0, "ns/op")
+		})
 	}
 }

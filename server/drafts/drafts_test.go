@@ -48,6 +48,8 @@ type event struct {
 	Name    string
 	Channel string
 	Data    draftData
+	// At is when the service published it.
+	At time.Time
 }
 
 // draftData is the union of the three draft payloads.
@@ -76,7 +78,7 @@ func (r *recorder) Publish(ctx context.Context, app *hub.App, ev hub.Event) erro
 	}
 	r.mu.Lock()
 	for _, ch := range ev.Channels {
-		r.events = append(r.events, event{Name: ev.Name, Channel: ch, Data: d})
+		r.events = append(r.events, event{Name: ev.Name, Channel: ch, Data: d, At: time.Now()})
 	}
 	r.mu.Unlock()
 	return r.next.Publish(ctx, app, ev)
