@@ -47,6 +47,10 @@ func dsn(path string, readOnly bool) string {
 	// NORMAL is durable across application crashes in WAL mode; only an
 	// OS crash or power loss can lose the last transactions.
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Deleted content is overwritten, free pages included, so what
+	// retention and erasure delete does not linger in the file
+	// (TestErasureLeavesNothingInTheFile).
+	q.Add("_pragma", "secure_delete(1)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
 	} else {

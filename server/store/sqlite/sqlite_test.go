@@ -3,7 +3,9 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
@@ -87,4 +89,50 @@ func BenchmarkStore(b *testing.B) {
 // BenchmarkScale compares with the Postgres store's: see storetest.BenchScale.
 func BenchmarkScale(b *testing.B) {
 	storetest.BenchScale(b, func(t testing.TB) store.Store { return open(t) })
+}
+
+// TestErasureLeavesNothingInTheFile: after a contact is erased and the
+// store closed (which checkpoints the write-ahead log into the file), the
+// database file holds none of the contact's data, not even in its free
+// pages: the store runs with secure_delete on, so SQLite overwrites what
+// it deletes.
+func TestErasureLeavesNothingInTheFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "switchboard.db")
+	s, err := sqlite.New(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := storetest.SeedErasable(t, s, "")
+	for {
+		step, err := s.EraseContactStep(ctx, e.Workspace.ID, e.Contact.ID, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if step.Done {
+			break
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(path + "*") // the file, and a WAL if one was left
+	if err != nil || len(files) == 0 {
+		t.Fatalf("database files %v, %v", files, err)
+	}
+	var raw []byte
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = append(raw, b...)
+	}
+	if found := storetest.Traces(string(raw), e.Needles); len(found) > 0 {
+		t.Fatalf("the database file still holds the erased contact's data:\n%s", strings.Join(found, "\n"))
+	}
+	if kept := storetest.Traces(string(raw), e.KeepNeedles); len(kept) == 0 {
+		t.Fatal("the file holds none of the kept contacts' data either: the search cannot fail")
+	}
 }
