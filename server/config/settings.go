@@ -116,10 +116,10 @@ var settings = []setting{
 		help: "SQLite file of the embedded store, created if missing; used when DATABASE_URL is empty.",
 		set:  stringSetting(func(c *Config) *string { return &c.SQLitePath })},
 	{name: "MEDIA_DIR", kind: "path",
-		help: "Directory the images, voice notes, videos and documents customers send are downloaded into, created (0700) if missing; empty: media beside SQLITE_PATH with the embedded store, ./media with Postgres.",
+		help: "Directory the images, voice notes, videos and documents customers send are downloaded into, and agents' attachments kept in, created (0700) if missing; empty: media beside SQLITE_PATH with the embedded store, ./media with Postgres.",
 		set:  stringSetting(func(c *Config) *string { return &c.MediaDir })},
 	{name: "MEDIA_MAX_BYTES", def: "0", kind: "bytes",
-		help: "Largest media item downloaded; a larger one is not stored, and its message shows the download failed. 1 to 1 TiB, 0 for the built-in 104857600 (100 MiB).",
+		help: "Largest media item downloaded, or file an agent attaches; a larger download is not stored, and its message shows the download failed; a larger attachment is refused with 413. 1 to 1 TiB, 0 for the built-in 104857600 (100 MiB).",
 		set:  int64Setting(func(c *Config) *int64 { return &c.MediaMaxBytes })},
 
 	{name: "PUBLIC_URL", kind: "url",
