@@ -282,6 +282,11 @@ describe('agent inbox in the browser', { skip }, () => {
 
     // Infinite scroll: the first page holds 25; scrolling to the end of the
     // list fetches the rest through the cursor, each conversation once.
+    // The pages come with each row's contact and newest message
+    // (include=preview): no request per row.
+    const perRow = [];
+    const watch = (req) => { if (/\/api\/v1\/contacts\/\d+$|\/messages\?limit=1$/.test(req.url())) perRow.push(req.url()); };
+    alice.page.on('request', watch);
     const rows = alice.page.locator('.conv-item');
     const open = SEEDED + 2; // the seeded ones, Ann's and Ben's
     assert.ok(await rows.count() < open, `the first page lists ${await rows.count()} of ${open}`);
@@ -291,6 +296,12 @@ describe('agent inbox in the browser', { skip }, () => {
     }, { timeout: LIVE_MS, what: `all ${open} conversations listed` });
     const listed = await rows.evaluateAll((els) => els.map((e) => e.dataset.id));
     assert.equal(new Set(listed).size, open);
+    alice.page.off('request', watch);
+    assert.deepEqual(perRow, [], 'rows fetched their contact or message one by one');
+    const names = await rows.locator('.conv-name').allTextContents();
+    assert.deepEqual(names.filter((n) => /^Conversation #/.test(n)), [], 'every row names its contact');
+    const previews = await rows.locator('.conv-preview').allTextContents();
+    assert.deepEqual(previews.filter((t) => !t.trim()), [], 'every row shows its newest message');
     assert.deepEqual(await axeScan(alice.page), []);
     await alice.page.goto('/#/settings');
     await alice.page.locator('#app-key', { hasText: workspace.app_key }).waitFor();

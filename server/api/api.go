@@ -11,7 +11,7 @@
 //	GET    /api/v1/openapi.json                        this list as OpenAPI 3.1, no token needed (openapi.json)
 //	GET    /api/v1/me                                  the principal
 //	GET    /api/v1/agents                              the workspace's members with their roles
-//	GET    /api/v1/conversations                       filters, cursor pages
+//	GET    /api/v1/conversations                       filters, cursor pages; include=preview adds contact and last_message
 //	GET    /api/v1/conversations/{id}
 //	PATCH  /api/v1/conversations/{id}                  status, assignee_id, team_id, priority, snoozed_until
 //	POST   /api/v1/conversations/{id}/labels           {"label"}

@@ -33,9 +33,5 @@ func (h *handler) listContactConversations(w http.ResponseWriter, r *http.Reques
 		h.fail(w, r, err)
 		return
 	}
-	out := conversationList{Conversations: page.Conversations, NextCursor: page.Next}
-	if out.Conversations == nil {
-		out.Conversations = []store.Conversation{}
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, rowsOf(page))
 }

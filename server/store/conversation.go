@@ -273,6 +273,37 @@ type ConversationPage struct {
 	Next          string
 }
 
+// ConversationPreview is what a row of the conversation list shows
+// besides the conversation itself: who it is with, and its newest message
+// (nil while it has none), cut to PreviewRunes.
+type ConversationPreview struct {
+	ConversationID int64
+	Contact        ContactSummary
+	LastMessage    *MessagePreview
+}
+
+// ContactSummary names a contact, without its identities or attributes.
+type ContactSummary struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
+	Phone string `json:"phone,omitempty"`
+}
+
+// MessagePreview is the start of a message, for a list row.
+type MessagePreview struct {
+	ID         int64       `json:"id"`
+	Direction  Direction   `json:"direction"`
+	AuthorKind AuthorKind  `json:"author_kind"`
+	Type       MessageType `json:"type"`
+	// Body is the message's first PreviewRunes characters.
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// PreviewRunes is how many characters of a body a MessagePreview keeps.
+const PreviewRunes = 200
+
 // Cursor is a keyset position in the conversation list: the sort key of
 // the last row seen. Because the list is ordered by (last_activity_at, id)
 // descending and ids are unique, the next page is exactly the rows strictly

@@ -233,6 +233,11 @@ type Store interface {
 	Conversation(ctx context.Context, workspaceID, conversationID int64) (Conversation, error)
 	// ListConversations pages conversations by last activity, newest first.
 	ListConversations(ctx context.Context, workspaceID int64, f ConversationFilter) (ConversationPage, error)
+	// ConversationPreviews returns, for each of the workspace's
+	// conversations ids (another workspace's, or unknown, are skipped),
+	// its contact's name and its newest message, in one query: what a
+	// list row shows.
+	ConversationPreviews(ctx context.Context, workspaceID int64, ids []int64) ([]ConversationPreview, error)
 	// UpdateConversation applies u and appends conversation.updated, its
 	// payload naming the fields that changed (ConversationPayload.Changed).
 	UpdateConversation(ctx context.Context, workspaceID, conversationID int64, u ConversationUpdate) (Conversation, Event, error)

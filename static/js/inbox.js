@@ -89,16 +89,19 @@ async function loadMore(first = false) {
   loading = true;
   const gen = generation;
   try {
-    const page = await api('conversations', { query: { ...listQuery(), limit: PAGE, cursor: first ? '' : cursor } });
+    // include=preview: each row comes with its contact's name and newest
+    // message, so the list needs no request per row.
+    const page = await api('conversations', { query: { ...listQuery(), include: 'preview', limit: PAGE, cursor: first ? '' : cursor } });
     if (gen !== generation) return;
     cursor = page.next_cursor || null;
-    for (const c of page.conversations) {
+    const convs = page.conversations.map(takePreview);
+    for (const c of convs) {
       state.conversations.set(c.id, c);
       if (!ids.includes(c.id)) ids.push(c.id);
     }
     sortIDs();
     renderAll();
-    fillDetails(page.conversations);
+    fillDetails(convs);
   } catch (err) {
     if (gen === generation) sentinel.before(h('li.list-error', `Could not load conversations: ${err.message}`));
   } finally {
@@ -123,13 +126,30 @@ async function loadUnread(gen) {
   }
 }
 
-/** fillDetails loads contacts and latest messages for the rows, a few at a time. */
+/**
+ * takePreview keeps a list row's contact summary and newest message, and
+ * returns the conversation without them.
+ */
+function takePreview(row) {
+  const { contact, last_message: last, ...c } = row;
+  if (contact) state.contactSummaries.set(contact.id, contact);
+  const had = state.previews.get(c.id);
+  if (last && (!had || had.id <= last.id)) state.previews.set(c.id, last);
+  return c;
+}
+
+/** rowContact is what a row names: the contact, or its summary from the list. */
+function rowContact(c) {
+  return cachedContact(c.contact_id) || state.contactSummaries.get(c.contact_id);
+}
+
+/** fillDetails loads contacts and latest messages the list did not bring, a few at a time. */
 async function fillDetails(convs) {
-  const todo = convs.filter((c) => !cachedContact(c.contact_id) || !state.previews.has(c.id));
+  const todo = convs.filter((c) => !rowContact(c) || (!state.previews.has(c.id) && c.last_message_id));
   const worker = async () => {
     for (let c = todo.shift(); c; c = todo.shift()) {
       try {
-        if (!cachedContact(c.contact_id)) {
+        if (!rowContact(c)) {
           await loadContact(c.contact_id);
           renderItem(c.id);
         }
@@ -167,7 +187,7 @@ function upsert(c) {
       ids.pop();
       return;
     }
-    if (!cachedContact(c.contact_id)) fillDetails([c]);
+    if (!rowContact(c)) fillDetails([c]);
   } else if (listed) {
     ids = ids.filter((x) => x !== c.id);
   } else {
@@ -201,7 +221,7 @@ function renderItem(id) {
 }
 
 function item(c) {
-  const ct = cachedContact(c.contact_id);
+  const ct = rowContact(c);
   const name = ct ? contactName(ct) : `Conversation #${c.id}`;
   const unread = state.unread.get(c.id) || 0;
   const preview = state.previews.get(c.id);

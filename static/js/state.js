@@ -13,6 +13,7 @@ export const state = {
   canned: [],
   conversations: new Map(), // id → conversation, everything seen
   previews: new Map(), // conversation id → latest message
+  contactSummaries: new Map(), // contact id → {id, name, email, phone}, from the list (include=preview)
   unread: new Map(), // conversation id → count of unread messages (0 < n; Infinity: unread, count unknown)
   filters: { view: 'mine', status: 'open', inbox: '', label: '', team: '' },
   openID: null,
@@ -71,6 +72,7 @@ export async function loadContact(id) {
 export function forgetContact(id) {
   contacts.delete(id);
   contactValues.delete(id);
+  state.contactSummaries.delete(id);
 }
 
 /** agentName names an agent id for people. */

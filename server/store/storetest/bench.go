@@ -84,6 +84,41 @@ func Bench(b *testing.B, open Opener) {
 			}
 		}
 	})
+	// What a list page costs with its rows' contacts and newest messages:
+	// in one more query (ConversationPreviews, the API's include=preview),
+	// against a read per row for each, as the web inbox did before.
+	b.Run(fmt.Sprintf("ListFirstPageRows/%dconvs", conversations), func(b *testing.B) {
+		s, f := seeded(b)
+		list := func(b *testing.B) store.ConversationPage {
+			page, err := s.ListConversations(ctx(b), f.ws.ID, store.ConversationFilter{Status: store.StatusOpen})
+			must(b, err)
+			return page
+		}
+		b.Run("preview", func(b *testing.B) {
+			for b.Loop() {
+				page := list(b)
+				ids := make([]int64, len(page.Conversations))
+				for i, c := range page.Conversations {
+					ids[i] = c.ID
+				}
+				pv, err := s.ConversationPreviews(ctx(b), f.ws.ID, ids)
+				must(b, err)
+				if len(pv) != store.DefaultPageSize {
+					b.Fatalf("%d previews", len(pv))
+				}
+			}
+		})
+		b.Run("per-row", func(b *testing.B) {
+			for b.Loop() {
+				for _, c := range list(b).Conversations {
+					_, err := s.Contact(ctx(b), f.ws.ID, c.ContactID)
+					must(b, err)
+					_, err = s.ListMessages(ctx(b), f.ws.ID, c.ID, store.MessageFilter{Limit: 1})
+					must(b, err)
+				}
+			}
+		})
+	})
 	b.Run(fmt.Sprintf("Search/%dmsgs", conversations*perConversation), func(b *testing.B) {
 		s, f := seeded(b)
 		b.ResetTimer()

@@ -74,6 +74,7 @@ func Run(t *testing.T, open Opener) {
 		{"MessageStatus", testMessageStatus},
 		{"Media", testMedia},
 		{"OutboundMedia", testOutboundMedia},
+		{"ConversationPreviews", testConversationPreviews},
 		{"MediaClaim", testMediaClaim},
 		{"MediaRetry", testMediaRetry},
 		{"MediaClaimConcurrent", testMediaClaimConcurrent},
