@@ -127,12 +127,13 @@ func (a *Attachments) URL(workspaceID int64, ref store.MediaRef) (string, error)
 		return "", ErrNoPublicURL
 	}
 	expires := a.opt.Now().Add(a.opt.TTL).Unix()
-	name := ref.Filename
-	if name == "" {
+	name := path.Base(ref.Filename)
+	if name == "." || name == ".." || name == "/" {
+		// No usable name (a client would fold "..", losing the path).
 		name = "attachment" + extension(ref.MimeType)
 	}
 	q := url.Values{"expires": {strconv.FormatInt(expires, 10)}, "signature": {a.sign(workspaceID, ref.ID, expires)}}
-	return fmt.Sprintf("%s%s%d/%d/%s?%s", a.opt.PublicURL, PublicPath, workspaceID, ref.ID, url.PathEscape(path.Base(name)), q.Encode()), nil
+	return fmt.Sprintf("%s%s%d/%d/%s?%s", a.opt.PublicURL, PublicPath, workspaceID, ref.ID, url.PathEscape(name), q.Encode()), nil
 }
 
 // extension is a file extension for a MIME type, "" when none is known.
