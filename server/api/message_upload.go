@@ -16,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/switchboard-inbox/switchboard/server/channels/connector"
 	"github.com/switchboard-inbox/switchboard/server/media"
 	"github.com/switchboard-inbox/switchboard/server/store"
 )
@@ -146,7 +147,7 @@ func (h *handler) storeFile(ctx context.Context, part *multipart.Part) (store.Ne
 		_ = h.blobs.Delete(context.WithoutCancel(ctx), b.Key)
 		return store.NewMedia{}, invalid("file", "the file is empty")
 	}
-	return store.NewMedia{Provider: store.ProviderUpload, Source: []byte(`{}`), MimeType: truncate(mimeType, store.MaxMediaNameBytes),
+	return store.NewMedia{Provider: store.ProviderUpload, Source: []byte(`{}`), MimeType: connector.TruncateUTF8(mimeType, store.MaxMediaNameBytes),
 		Filename: cleanFilename(part.FileName()), Stored: &store.StoredBlob{Key: b.Key, Size: b.Size, SHA256: b.SHA256}}, nil
 }
 
@@ -177,16 +178,5 @@ func cleanFilename(name string) string {
 		}
 		return r
 	}, name)
-	return truncate(name, store.MaxMediaNameBytes)
-}
-
-// truncate cuts s to at most n bytes, on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	return connector.TruncateUTF8(name, store.MaxMediaNameBytes)
 }

@@ -171,16 +171,15 @@ func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var attachments []Attachment
-	for _, ref := range m.Media {
-		if s.opts.Attachments == nil {
-			return "", permanent("this server cannot send attachments (no media store)")
-		}
-		u, err := s.opts.Attachments.URL(m.WorkspaceID, ref)
-		if err != nil {
+	var urls []string
+	if len(m.Media) > 0 {
+		if urls, err = connector.AttachmentURLs(s.opts.Attachments, m); err != nil {
 			return "", permanent("%v", err)
 		}
-		attachments = append(attachments, Attachment{URL: u, ContentType: ref.MimeType, Filename: ref.Filename})
+	}
+	var attachments []Attachment
+	for i, u := range urls {
+		attachments = append(attachments, Attachment{URL: u, ContentType: m.Media[i].MimeType, Filename: m.Media[i].Filename})
 	}
 	body, err := json.Marshal(WebhookEvent{
 		Event:          EventMessageCreated,

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"github.com/switchboard-inbox/switchboard/server/store"
@@ -19,4 +20,26 @@ type Attachments interface {
 	// URL returns a signed public link to an upload of the workspace, or
 	// an error saying why none can be made.
 	URL(workspaceID int64, ref store.MediaRef) (string, error)
+}
+
+// ErrNoMediaStore: a server without a media store sends no files.
+var ErrNoMediaStore = errors.New("this server cannot send attachments (no media store)")
+
+// AttachmentURLs returns signed public links to m's attachments, in
+// order, for a sender whose provider fetches them itself; call it for a
+// message that has media. Either error (no media store, no public URL) is
+// permanent for the send.
+func AttachmentURLs(a Attachments, m store.Message) ([]string, error) {
+	if a == nil {
+		return nil, ErrNoMediaStore
+	}
+	urls := make([]string, len(m.Media))
+	for i, ref := range m.Media {
+		u, err := a.URL(m.WorkspaceID, ref)
+		if err != nil {
+			return nil, err
+		}
+		urls[i] = u
+	}
+	return urls, nil
 }

@@ -204,16 +204,15 @@ func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
 	if m.Type == store.TypeMedia && len(m.Media) == 0 {
 		return "", permanent(name, "the media message has no attachment")
 	}
-	var parts []sendMessage
-	for _, ref := range m.Media {
-		if s.opts.Attachments == nil {
-			return "", permanent(name, "this server cannot send attachments (no media store)")
-		}
-		u, err := s.opts.Attachments.URL(m.WorkspaceID, ref)
-		if err != nil {
+	var urls []string
+	if len(m.Media) > 0 {
+		if urls, err = connector.AttachmentURLs(s.opts.Attachments, m); err != nil {
 			return "", permanent(name, "%v", err)
 		}
-		a := &attachment{Type: attachmentType(ref.MimeType)}
+	}
+	var parts []sendMessage
+	for i, u := range urls {
+		a := &attachment{Type: attachmentType(m.Media[i].MimeType)}
 		a.Payload.URL = u
 		parts = append(parts, sendMessage{Attachment: a})
 	}

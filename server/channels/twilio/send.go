@@ -131,15 +131,9 @@ func (s *Sender) Send(ctx context.Context, m store.Message) (string, error) {
 	// An MMS's media are links Twilio fetches (MediaUrl, up to 10).
 	var mediaURLs []string
 	if m.Type == store.TypeMedia {
-		if s.opts.Attachments == nil {
-			return "", permanent("this server cannot send attachments (no media store)")
-		}
-		for _, ref := range m.Media {
-			u, err := s.opts.Attachments.URL(m.WorkspaceID, ref)
-			if err != nil {
-				return "", permanent("%v", err)
-			}
-			mediaURLs = append(mediaURLs, u)
+		var err error
+		if mediaURLs, err = connector.AttachmentURLs(s.opts.Attachments, m); err != nil {
+			return "", permanent("%v", err)
 		}
 	}
 	in, err := s.opts.Store.Inbox(ctx, m.WorkspaceID, m.InboxID)
